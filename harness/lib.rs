@@ -1,0 +1,12 @@
+//! packtest: a test harness and property-testing framework for ML model packagers.
+//!
+//! A packager turns a training job's model directory (`/opt/ml/model`) into `model.tar.gz`.
+//! packtest generates job layouts ([`layout`]), runs a packager on them ([`packager`]), reads
+//! the archive without extracting it ([`archive`]), and checks the packager contract.
+//! The contract lives in `DESIGN.md` §2.
+
+pub mod archive;
+pub mod layout;
+pub mod packager;
+
+pub use layout::{Content, Entry, EntryKind, Layout, RawPath, Root, Sandbox};
