@@ -9,4 +9,6 @@ pub mod archive;
 pub mod layout;
 pub mod packager;
 
+pub use packager::{CommandPackager, Packager, ReferencePackager};
+
 pub use layout::{Content, Entry, EntryKind, Layout, RawPath, Root, Sandbox};

@@ -1,1 +1,238 @@
-fn main(){}
+//! The `packtest` command line: argument parsing (clap) and exit codes.
+//!
+//! Exit codes (DESIGN §3, §5), mapped in one place, [`Code`]:
+//! - 0: success, no error finding, every case passed;
+//! - 1: a finding or a failed property: the archive is damaged, the packager broke the contract;
+//! - 2: bad input or usage: a missing dir, a file that is not an archive, a bad flag.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use packtest::archive::{ArchiveError, Limits, Manifest};
+use packtest::packager::{PackOptions, ReferencePackager};
+
+/// The documented exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Code {
+    /// Everything passed.
+    Ok = 0,
+    /// A finding, a damaged archive, or a failed property.
+    Failed = 1,
+    /// Bad input or usage.
+    Usage = 2,
+}
+
+/// An error that carries its exit code to `main`.
+#[derive(Debug)]
+struct Exit(Code, anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for Exit {
+    fn from(e: E) -> Self {
+        Exit(Code::Usage, e.into())
+    }
+}
+
+fn fail(code: Code, e: impl Into<anyhow::Error>) -> Exit {
+    Exit(code, e.into())
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "packtest", version, about = "Test harness and property tests for ML model packagers (model.tar.gz)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Pack a model dir with the reference packager (deterministic, atomic write).
+    Pack {
+        /// The model directory (SM_MODEL_DIR).
+        model_dir: PathBuf,
+        /// Where to write the archive.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Deflate level 0-9.
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+        level: u32,
+    },
+    /// Print an archive's manifest without extracting it.
+    Inspect {
+        /// A .tar.gz, multi-member gzip, or .tar file.
+        archive: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many decompressed bytes (bomb guard); accepts K, M, G suffixes.
+        #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
+        max_unpacked: Option<u64>,
+    },
+}
+
+/// Parses `123`, `64K`, `512M`, `8G` (binary units).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
+        Some((i, 'T' | 't')) => (&s[..i], 1 << 40),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("`{s}` is not a size such as 1048576, 64K, 512M or 8G"))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Code::Usage as u8 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Pack { model_dir, output, level } => cmd_pack(&model_dir, &output, level),
+        Command::Inspect { archive, json, max_unpacked } => cmd_inspect(&archive, json, max_unpacked),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(Exit(code, e)) => {
+            eprintln!("packtest: error: {e:#}");
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
+    let packager = ReferencePackager {
+        options: PackOptions { level },
+    };
+    let start = std::time::Instant::now();
+    match packager.pack_dir(model_dir, output) {
+        Ok(stats) => {
+            eprintln!(
+                "packed {} files, {} dirs, {} symlinks, {} hard links, {} special files{} into `{}`: {} -> {} bytes in {:.2?}",
+                stats.files,
+                stats.dirs,
+                stats.symlinks,
+                stats.hardlinks,
+                stats.specials,
+                if stats.sockets_skipped > 0 {
+                    format!(" ({} sockets left out)", stats.sockets_skipped)
+                } else {
+                    String::new()
+                },
+                output.display(),
+                stats.bytes_in,
+                stats.bytes_out,
+                start.elapsed()
+            );
+            Ok(Code::Ok)
+        }
+        Err(e) if e.is_usage() => Err(fail(Code::Usage, e)),
+        Err(e) => Err(fail(Code::Failed, e)),
+    }
+}
+
+fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<Code, Exit> {
+    let file = std::fs::File::open(archive)
+        .with_context(|| format!("cannot open `{}`", archive.display()))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(fail(Code::Usage, anyhow::anyhow!("`{}` is a directory, not an archive", archive.display())));
+    }
+    let limits = Limits {
+        max_unpacked,
+        ..Limits::default()
+    };
+    let (manifest, error) = Manifest::read_lenient(file, limits);
+    if let Some(ArchiveError::NotGzip { offset: 0 }) = &error {
+        return Err(fail(
+            Code::Usage,
+            anyhow::anyhow!("`{}` is not a gzip or tar archive; pass a .tar.gz or .tar file", archive.display()),
+        ));
+    }
+    if let Some(ArchiveError::Io(e)) = &error {
+        return Err(fail(Code::Usage, anyhow::anyhow!("cannot read `{}`: {e}", archive.display())));
+    }
+    let problems = manifest.name_problems();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let v = serde_json::json!({
+            "archive": archive.display().to_string(),
+            "compression": manifest.compression,
+            "gzip_members": manifest.gzip_members,
+            "gzip_header": manifest.gzip_header,
+            "members": manifest.members,
+            "name_problems": problems,
+            "error": error.as_ref().map(|e| serde_json::json!({"class": e.class(), "message": e.to_string()})),
+        });
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        let _ = write_table(&mut out, &manifest);
+        for p in &problems {
+            let _ = writeln!(out, "unsafe name: `{}`: {} ({})", p.name, p.reason, p.class);
+        }
+        if let Some(e) = &error {
+            let _ = writeln!(out, "error ({}): {e}", e.class());
+        }
+    }
+    let _ = out.flush();
+    Ok(if error.is_some() || !problems.is_empty() {
+        Code::Failed
+    } else {
+        Code::Ok
+    })
+}
+
+fn write_table(out: &mut dyn Write, m: &Manifest) -> std::io::Result<()> {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    for mem in &m.members {
+        let sha = mem
+            .sha256
+            .map(|h| packtest::RawPath::new(h[..6].to_vec()).to_hex())
+            .unwrap_or_else(|| "-".repeat(12));
+        let target = mem
+            .link_target
+            .as_ref()
+            .map(|t| format!(" -> {t}"))
+            .unwrap_or_default();
+        let (b, r) = if color && mem.kind == packtest::archive::MemberKind::Dir {
+            ("\x1b[1;34m", "\x1b[0m")
+        } else {
+            ("", "")
+        };
+        writeln!(
+            out,
+            "{:<12} {:04o} {:>5}/{:<5} {:>12} {} {b}{}{r}{}",
+            mem.kind.name(),
+            mem.mode,
+            mem.uid,
+            mem.gid,
+            mem.size,
+            sha,
+            mem.raw_name,
+            target
+        )?;
+    }
+    let bytes: u64 = m.members.iter().map(|x| x.size).sum();
+    writeln!(
+        out,
+        "{} members, {} bytes of file data, {:?}{}",
+        m.members.len(),
+        bytes,
+        m.compression,
+        if m.gzip_members > 1 {
+            format!(" ({} gzip members)", m.gzip_members)
+        } else {
+            String::new()
+        }
+    )
+}

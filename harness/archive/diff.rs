@@ -1,0 +1,310 @@
+//! The model dir as a packager should see it, and its diff against a manifest.
+//!
+//! [`DiskTree::scan`] walks the model dir with `lstat` (never following a symlink), hashing
+//! regular files. [`DiskTree::diff`] compares that tree with a manifest under the `fidelity`
+//! rules of DESIGN §2: every directory present, identical bytes, identical symlink targets,
+//! matching executable bits, and a hard link stored either as a link entry or as a full copy.
+//! Sockets on disk may be left out of the archive.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{normalize_name, Manifest, Member, MemberKind};
+use crate::layout::{RawPath, SandboxError};
+
+/// The type of an object on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiskKind {
+    /// Regular file.
+    File,
+    /// Directory.
+    Dir,
+    /// Symbolic link.
+    Symlink,
+    /// FIFO.
+    Fifo,
+    /// Socket.
+    Socket,
+    /// Character device.
+    CharDevice,
+    /// Block device.
+    BlockDevice,
+}
+
+impl DiskKind {
+    /// The archive member kind this disk kind should become.
+    pub fn member_kind(self) -> Option<MemberKind> {
+        match self {
+            DiskKind::File => Some(MemberKind::File),
+            DiskKind::Dir => Some(MemberKind::Dir),
+            DiskKind::Symlink => Some(MemberKind::Symlink),
+            DiskKind::Fifo => Some(MemberKind::Fifo),
+            DiskKind::CharDevice => Some(MemberKind::CharDevice),
+            DiskKind::BlockDevice => Some(MemberKind::BlockDevice),
+            DiskKind::Socket => None,
+        }
+    }
+}
+
+/// One object under the model dir.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DiskEntry {
+    /// Its type.
+    pub kind: DiskKind,
+    /// Permission bits.
+    pub mode: u32,
+    /// Size (files).
+    pub size: u64,
+    /// Content hash (files).
+    #[serde(skip)]
+    pub sha256: Option<[u8; 32]>,
+    /// Symlink target.
+    pub target: Option<RawPath>,
+    /// `(dev, ino)` when the file has more than one link.
+    #[serde(skip)]
+    pub inode: Option<(u64, u64)>,
+}
+
+/// The model dir's tree, by relative path.
+#[derive(Clone, Debug, Default)]
+pub struct DiskTree {
+    /// The entries, by path relative to the model dir.
+    pub entries: BTreeMap<RawPath, DiskEntry>,
+}
+
+/// One difference between the model dir and the archive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "diff", rename_all = "kebab-case")]
+pub enum DiffItem {
+    /// On disk, not in the archive.
+    Missing {
+        /// The path.
+        path: RawPath,
+        /// Its kind on disk.
+        kind: DiskKind,
+    },
+    /// In the archive, not on disk.
+    Extra {
+        /// The normalized member path.
+        path: RawPath,
+        /// The member kind.
+        kind: String,
+    },
+    /// Different types.
+    Kind {
+        /// The path.
+        path: RawPath,
+        /// On disk.
+        expected: DiskKind,
+        /// In the archive.
+        found: String,
+    },
+    /// A regular file's bytes differ.
+    Content {
+        /// The path.
+        path: RawPath,
+        /// Size on disk.
+        expected_size: u64,
+        /// Size in the archive.
+        found_size: u64,
+    },
+    /// The executable bits differ.
+    ExecBits {
+        /// The path.
+        path: RawPath,
+        /// Mode on disk.
+        expected: u32,
+        /// Mode in the archive.
+        found: u32,
+    },
+    /// A symlink's target differs.
+    LinkTarget {
+        /// The path.
+        path: RawPath,
+        /// Target on disk.
+        expected: RawPath,
+        /// Target in the archive.
+        found: RawPath,
+    },
+}
+
+impl std::fmt::Display for DiffItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiffItem::Missing { path, kind } => write!(f, "- {path} ({kind:?} on disk, missing from the archive)"),
+            DiffItem::Extra { path, kind } => write!(f, "+ {path} ({kind} in the archive, not in the model dir)"),
+            DiffItem::Kind { path, expected, found } => {
+                write!(f, "~ {path}: {expected:?} on disk, {found} in the archive")
+            }
+            DiffItem::Content { path, expected_size, found_size } => write!(
+                f,
+                "~ {path}: content differs ({expected_size} bytes on disk, {found_size} in the archive)"
+            ),
+            DiffItem::ExecBits { path, expected, found } => {
+                write!(f, "~ {path}: mode {expected:04o} on disk, {found:04o} in the archive (exec bits differ)")
+            }
+            DiffItem::LinkTarget { path, expected, found } => {
+                write!(f, "~ {path}: symlink to `{expected}` on disk, to `{found}` in the archive")
+            }
+        }
+    }
+}
+
+/// The list of differences; empty means the archive is faithful.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    /// The differences, sorted by path.
+    pub items: Vec<DiffItem>,
+}
+
+impl Diff {
+    /// True when there is no difference.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+fn sandbox_io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError {
+    let path: PathBuf = path.to_owned();
+    move |source| SandboxError::Io { action, path, source }
+}
+
+impl DiskTree {
+    /// Walks `model_dir` with lstat, hashing regular files.
+    pub fn scan(model_dir: &Path) -> Result<DiskTree, SandboxError> {
+        let mut entries = BTreeMap::new();
+        let walker = walkdir::WalkDir::new(model_dir)
+            .follow_links(false)
+            .sort_by_file_name()
+            .min_depth(1);
+        for entry in walker {
+            let entry = entry.map_err(|e| SandboxError::Io {
+                action: "walk",
+                path: e.path().map(Path::to_path_buf).unwrap_or_else(|| model_dir.to_owned()),
+                source: e.into(),
+            })?;
+            let path = entry.path();
+            let rel = RawPath::from_path(path.strip_prefix(model_dir).unwrap_or(path));
+            let meta = fs::symlink_metadata(path).map_err(sandbox_io("stat", path))?;
+            let ft = meta.file_type();
+            let kind = if ft.is_file() {
+                DiskKind::File
+            } else if ft.is_dir() {
+                DiskKind::Dir
+            } else if ft.is_symlink() {
+                DiskKind::Symlink
+            } else if ft.is_fifo() {
+                DiskKind::Fifo
+            } else if ft.is_socket() {
+                DiskKind::Socket
+            } else if ft.is_char_device() {
+                DiskKind::CharDevice
+            } else {
+                DiskKind::BlockDevice
+            };
+            let (sha256, size) = if kind == DiskKind::File {
+                let (h, n) = crate::layout::hash_file(path).map_err(sandbox_io("read", path))?;
+                (Some(h), n)
+            } else {
+                (None, 0)
+            };
+            let target = if kind == DiskKind::Symlink {
+                Some(RawPath::from_path(&fs::read_link(path).map_err(sandbox_io("read link", path))?))
+            } else {
+                None
+            };
+            entries.insert(
+                rel,
+                DiskEntry {
+                    kind,
+                    mode: meta.mode() & 0o7777,
+                    size,
+                    sha256,
+                    target,
+                    inode: (kind == DiskKind::File && meta.nlink() > 1).then(|| (meta.dev(), meta.ino())),
+                },
+            );
+        }
+        Ok(DiskTree { entries })
+    }
+
+    /// Compares the archive with this tree under the `fidelity` rules.
+    pub fn diff(&self, manifest: &Manifest) -> Diff {
+        // Last occurrence wins, as on extraction; duplicates are `no-duplicates`' business.
+        let mut members: BTreeMap<&RawPath, &Member> = BTreeMap::new();
+        for m in &manifest.members {
+            if !m.is_root_entry() {
+                members.insert(&m.path, m);
+            }
+        }
+        let resolve = |m: &Member| -> Option<[u8; 32]> {
+            match m.kind {
+                MemberKind::File => m.sha256,
+                MemberKind::Hardlink => {
+                    let t = normalize_name(m.link_target.as_ref()?.as_bytes());
+                    members.get(&t).filter(|t| t.kind == MemberKind::File).and_then(|t| t.sha256)
+                }
+                _ => None,
+            }
+        };
+        let mut items = Vec::new();
+        for (path, d) in &self.entries {
+            let Some(m) = members.get(path) else {
+                if d.kind != DiskKind::Socket {
+                    items.push(DiffItem::Missing { path: path.clone(), kind: d.kind });
+                }
+                continue;
+            };
+            let kind_ok = match d.kind {
+                DiskKind::File => matches!(m.kind, MemberKind::File | MemberKind::Hardlink),
+                other => other.member_kind() == Some(m.kind),
+            };
+            if !kind_ok {
+                items.push(DiffItem::Kind { path: path.clone(), expected: d.kind, found: m.kind.name() });
+                continue;
+            }
+            match d.kind {
+                DiskKind::File => {
+                    if resolve(m) != d.sha256 {
+                        items.push(DiffItem::Content {
+                            path: path.clone(),
+                            expected_size: d.size,
+                            found_size: m.size,
+                        });
+                    }
+                    let exec_found = if m.kind == MemberKind::Hardlink {
+                        let t = m.link_target.as_ref().map(|t| normalize_name(t.as_bytes()));
+                        t.and_then(|t| members.get(&t).map(|t| t.mode)).unwrap_or(m.mode)
+                    } else {
+                        m.mode
+                    };
+                    if d.mode & 0o111 != exec_found & 0o111 {
+                        items.push(DiffItem::ExecBits { path: path.clone(), expected: d.mode, found: exec_found });
+                    }
+                }
+                DiskKind::Symlink => {
+                    let found = m.link_target.clone().unwrap_or_default();
+                    if Some(&found) != d.target.as_ref() {
+                        items.push(DiffItem::LinkTarget {
+                            path: path.clone(),
+                            expected: d.target.clone().unwrap_or_default(),
+                            found,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (path, m) in &members {
+            if !self.entries.contains_key(*path) {
+                items.push(DiffItem::Extra { path: (*path).clone(), kind: m.kind.name() });
+            }
+        }
+        Diff { items }
+    }
+}

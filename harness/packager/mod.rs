@@ -1,0 +1,152 @@
+//! Packagers: the [`Packager`] trait, the command adapter, and the reference packager.
+//!
+//! A packager turns the sandbox's model dir into an archive at the output path. The runner
+//! only sees a [`PackOutcome`]: how the packager ended and what it said. In-process packagers
+//! report an error as exit status 1 with the message on stderr, exactly as a command would.
+//! `std::process` is used only in this module (the command adapter).
+
+mod command;
+mod reference;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use command::{CommandPackager, CommandParseError};
+pub use reference::{PackError, PackOptions, PackStats, ReferencePackager};
+
+/// What a packager is asked to do, and the job environment it runs in.
+#[derive(Clone, Debug)]
+pub struct PackJob {
+    /// `SM_MODEL_DIR`: the directory to pack.
+    pub model_dir: PathBuf,
+    /// Where the archive must be written.
+    pub output: PathBuf,
+    /// The job's working directory (`opt/ml/code`).
+    pub cwd: PathBuf,
+    /// `SM_OUTPUT_DATA_DIR`.
+    pub output_data_dir: PathBuf,
+    /// The wall-clock limit; a run past it is killed and reported as [`Exit::TimedOut`].
+    pub timeout: Duration,
+}
+
+impl PackJob {
+    /// The job for a materialized sandbox.
+    pub fn for_sandbox(sandbox: &crate::layout::Sandbox, timeout: Duration) -> Self {
+        PackJob {
+            model_dir: sandbox.model_dir(),
+            output: sandbox.output_path(),
+            cwd: sandbox.cwd(),
+            output_data_dir: sandbox.dir(crate::layout::Root::Output),
+            timeout,
+        }
+    }
+}
+
+/// How a packager run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// It was killed by this signal.
+    Signal(i32),
+    /// It ran past the timeout and was killed (with its whole process group).
+    TimedOut,
+    /// It could not be started at all.
+    SpawnFailed(String),
+}
+
+impl Exit {
+    /// True for exit code 0.
+    pub fn success(&self) -> bool {
+        *self == Exit::Code(0)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit code {c}"),
+            Exit::Signal(s) => write!(f, "killed by signal {s}"),
+            Exit::TimedOut => write!(f, "timed out"),
+            Exit::SpawnFailed(e) => write!(f, "could not start: {e}"),
+        }
+    }
+}
+
+/// The result of one packager run.
+#[derive(Clone, Debug)]
+pub struct PackOutcome {
+    /// How it ended.
+    pub exit: Exit,
+    /// Captured stdout (capped).
+    pub stdout: Vec<u8>,
+    /// Captured stderr (capped).
+    pub stderr: Vec<u8>,
+    /// Wall-clock time.
+    pub duration: Duration,
+}
+
+/// Anything that turns a model dir into an archive.
+///
+/// Implementations must be callable from many threads at once, each on its own sandbox.
+pub trait Packager: Send + Sync {
+    /// A short name for reports (for example the command line).
+    fn name(&self) -> String;
+
+    /// Packs `job.model_dir` into `job.output`.
+    fn pack(&self, job: &PackJob) -> PackOutcome;
+}
+
+impl<P: Packager + ?Sized> Packager for &P {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn pack(&self, job: &PackJob) -> PackOutcome {
+        (**self).pack(job)
+    }
+}
+
+impl<P: Packager + ?Sized> Packager for Box<P> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn pack(&self, job: &PackJob) -> PackOutcome {
+        (**self).pack(job)
+    }
+}
+
+/// An in-process packager from a closure `Fn(model_dir, output) -> Result<(), String>`.
+pub struct FnPackager<F> {
+    name: String,
+    f: F,
+}
+
+impl<F> FnPackager<F>
+where
+    F: Fn(&Path, &Path) -> Result<(), String> + Send + Sync,
+{
+    /// Wraps a closure; an `Err` becomes exit code 1 with the message on stderr.
+    pub fn new(name: impl Into<String>, f: F) -> Self {
+        FnPackager { name: name.into(), f }
+    }
+}
+
+impl<F> Packager for FnPackager<F>
+where
+    F: Fn(&Path, &Path) -> Result<(), String> + Send + Sync,
+{
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn pack(&self, job: &PackJob) -> PackOutcome {
+        let start = std::time::Instant::now();
+        let r = (self.f)(&job.model_dir, &job.output);
+        PackOutcome {
+            exit: Exit::Code(if r.is_ok() { 0 } else { 1 }),
+            stdout: Vec::new(),
+            stderr: r.err().map(String::into_bytes).unwrap_or_default(),
+            duration: start.elapsed(),
+        }
+    }
+}

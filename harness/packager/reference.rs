@@ -1,0 +1,439 @@
+//! The reference packager: SageMaker-compatible, deterministic, atomic.
+//!
+//! It meets the default and strict profiles of DESIGN §2 by construction:
+//! - it walks with `lstat` and never follows a symlink; entries come depth-first with each
+//!   directory's children sorted by name bytes (what `tar --sort=name` gives);
+//! - member names are bare relative paths (`model.pt`, `1/variables/…`), as the SageMaker SDK
+//!   writes them, with no root entry; long names and link targets use GNU `L`/`K` records and
+//!   sizes over 8 GiB GNU base-256, both through the `tar` crate;
+//! - uid, gid and mtime are 0, user and group names empty; modes are kept exactly;
+//! - the gzip header has mtime 0 and no file name;
+//! - hard links become link entries to the first path of the inode; FIFOs and devices are
+//!   stored as their type and never opened; sockets are left out (tar cannot hold them);
+//! - every file is read through an exact-length reader: a file that grows or shrinks while
+//!   it is packed is an error, never a silently corrupt member (the `tar` crate pads short
+//!   reads and ignores extra bytes; see hostile-inputs §0.2);
+//! - the write is atomic: a hidden temp file in the output's directory, fsync, rename, fsync
+//!   of the directory. On any error the temp file is removed and no file appears at the
+//!   output path. It refuses an output inside the model dir.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use flate2::{Compression, GzBuilder};
+use tar::{EntryType, Header};
+
+use super::{Exit, PackJob, PackOutcome, Packager};
+
+/// Settings of the reference packager.
+#[derive(Clone, Debug)]
+pub struct PackOptions {
+    /// Deflate level 0–9 (default 6).
+    pub level: u32,
+}
+
+impl Default for PackOptions {
+    fn default() -> Self {
+        PackOptions { level: 6 }
+    }
+}
+
+/// What a pack run stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PackStats {
+    /// Regular files stored with data.
+    pub files: u64,
+    /// Directories.
+    pub dirs: u64,
+    /// Symlinks.
+    pub symlinks: u64,
+    /// Hard-link entries.
+    pub hardlinks: u64,
+    /// FIFOs and devices.
+    pub specials: u64,
+    /// Sockets left out.
+    pub sockets_skipped: u64,
+    /// File bytes read.
+    pub bytes_in: u64,
+    /// Archive bytes written.
+    pub bytes_out: u64,
+}
+
+/// Why packing failed. Every variant names the path and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// The model dir does not exist or is not a directory.
+    #[error("model dir `{}` {reason}; pass the directory that holds the model (SM_MODEL_DIR)", path.display())]
+    BadModelDir {
+        /// The path given.
+        path: PathBuf,
+        /// "does not exist", "is not a directory", …
+        reason: String,
+    },
+    /// The output's directory does not exist.
+    #[error("the output directory `{}` does not exist; create it first", path.display())]
+    OutputDirMissing {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The output path is a directory.
+    #[error("the output path `{}` is a directory; give a file path such as `{}/model.tar.gz`", path.display(), path.display())]
+    OutputIsDir {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The output would land inside the model dir.
+    #[error("the output `{}` is inside the model dir `{}`: the archive would pack itself; write it elsewhere", output.display(), model_dir.display())]
+    OutputInsideModelDir {
+        /// The output path.
+        output: PathBuf,
+        /// The model dir.
+        model_dir: PathBuf,
+    },
+    /// A file changed size while it was read.
+    #[error("`{}` changed while it was packed: expected {expected} bytes, {found}; stop the writer and pack again", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
+        /// Size at lstat time.
+        expected: u64,
+        /// What was found.
+        found: String,
+    },
+    /// A path changed type between the walk and the read.
+    #[error("`{}` was replaced while it was packed (it is no longer a regular file); pack again", path.display())]
+    Replaced {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Reading from the model dir failed.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Read {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the archive failed (disk full, …).
+    #[error("cannot write the archive `{}`: {source}", path.display())]
+    Write {
+        /// The output path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl PackError {
+    /// True when the error is the caller's input (exit code 2), not a packing failure.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            PackError::BadModelDir { .. }
+                | PackError::OutputDirMissing { .. }
+                | PackError::OutputIsDir { .. }
+                | PackError::OutputInsideModelDir { .. }
+        )
+    }
+}
+
+/// The reference packager.
+#[derive(Clone, Debug, Default)]
+pub struct ReferencePackager {
+    /// Its settings.
+    pub options: PackOptions,
+}
+
+/// A reader that yields exactly `expected` bytes of `file` or fails, naming the path.
+struct ExactReader<'a> {
+    file: File,
+    path: &'a Path,
+    left: u64,
+    expected: u64,
+}
+
+impl Read for ExactReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // The tar stream has its bytes; any more on disk means the file grew.
+            let mut probe = [0u8; 1];
+            return match self.file.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(PackError::Changed {
+                    path: self.path.to_owned(),
+                    expected: self.expected,
+                    found: "but it grew".into(),
+                })),
+            };
+        }
+        let want = (buf.len() as u64).min(self.left) as usize;
+        let n = self.file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::other(PackError::Changed {
+                path: self.path.to_owned(),
+                expected: self.expected,
+                found: format!("but it ended after {}", self.expected - self.left),
+            }));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Pulls a `PackError` back out of an `io::Error` raised inside the tar writer.
+fn unwrap_io(e: io::Error, output: &Path) -> PackError {
+    if e.get_ref().is_some_and(|i| i.is::<PackError>()) {
+        if let Some(Ok(p)) = e.into_inner().map(|i| i.downcast::<PackError>()) {
+            return *p;
+        }
+        return PackError::Write {
+            path: output.to_owned(),
+            source: io::Error::other("internal error"),
+        };
+    }
+    PackError::Write {
+        path: output.to_owned(),
+        source: e,
+    }
+}
+
+fn base_header(mode: u32, kind: EntryType) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_size(0);
+    h
+}
+
+/// Checks the inputs and returns the canonical model dir.
+fn preflight(model_dir: &Path, output: &Path) -> Result<PathBuf, PackError> {
+    let meta = fs::metadata(model_dir).map_err(|e| PackError::BadModelDir {
+        path: model_dir.to_owned(),
+        reason: if e.kind() == io::ErrorKind::NotFound {
+            "does not exist".into()
+        } else {
+            format!("cannot be read ({e})")
+        },
+    })?;
+    if !meta.is_dir() {
+        return Err(PackError::BadModelDir {
+            path: model_dir.to_owned(),
+            reason: "is not a directory".into(),
+        });
+    }
+    if output.is_dir() {
+        return Err(PackError::OutputIsDir {
+            path: output.to_owned(),
+        });
+    }
+    let out_dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let out_dir_c = fs::canonicalize(&out_dir).map_err(|_| PackError::OutputDirMissing {
+        path: out_dir.clone(),
+    })?;
+    let model_c = fs::canonicalize(model_dir).map_err(|e| PackError::BadModelDir {
+        path: model_dir.to_owned(),
+        reason: format!("cannot be resolved ({e})"),
+    })?;
+    if out_dir_c.starts_with(&model_c) {
+        return Err(PackError::OutputInsideModelDir {
+            output: output.to_owned(),
+            model_dir: model_dir.to_owned(),
+        });
+    }
+    Ok(model_c)
+}
+
+impl ReferencePackager {
+    /// A reference packager with default options.
+    pub fn new() -> Self {
+        ReferencePackager::default()
+    }
+
+    /// Packs `model_dir` into `output`, atomically.
+    pub fn pack_dir(&self, model_dir: &Path, output: &Path) -> Result<PackStats, PackError> {
+        preflight(model_dir, output)?;
+        let out_dir = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let write_err = |source: io::Error| PackError::Write {
+            path: output.to_owned(),
+            source,
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".packtest-")
+            .suffix(".partial")
+            .tempfile_in(&out_dir)
+            .map_err(write_err)?;
+        let file = temp.as_file().try_clone().map_err(write_err)?;
+        let gz = GzBuilder::new()
+            .mtime(0)
+            .write(BufWriter::with_capacity(1 << 20, file), Compression::new(self.options.level.min(9)));
+        let mut builder = tar::Builder::new(gz);
+        let mut stats = PackStats::default();
+        // On error, `temp` drops and deletes the partial file; `builder`'s own end-of-archive
+        // write on drop only ever reaches that temp file.
+        self.write_entries(model_dir, output, &mut builder, &mut stats)?;
+        builder.finish().map_err(|e| unwrap_io(e, output))?;
+        let gz = builder.into_inner().map_err(|e| unwrap_io(e, output))?;
+        let buf = gz.finish().map_err(write_err)?;
+        let file = buf.into_inner().map_err(|e| write_err(e.into_error()))?;
+        file.sync_all().map_err(write_err)?;
+        stats.bytes_out = file.metadata().map_err(write_err)?.len();
+        temp.persist(output).map_err(|e| write_err(e.error))?;
+        if let Ok(d) = File::open(&out_dir) {
+            let _ = d.sync_all();
+        }
+        Ok(stats)
+    }
+
+    fn write_entries<W: Write>(
+        &self,
+        model_dir: &Path,
+        output: &Path,
+        builder: &mut tar::Builder<W>,
+        stats: &mut PackStats,
+    ) -> Result<(), PackError> {
+        let mut inodes: HashMap<(u64, u64), PathBuf> = HashMap::new();
+        let walker = walkdir::WalkDir::new(model_dir)
+            .follow_links(false)
+            .sort_by_file_name()
+            .min_depth(1);
+        for entry in walker {
+            let entry = entry.map_err(|e| PackError::Read {
+                action: "list",
+                path: e.path().map(Path::to_path_buf).unwrap_or_else(|| model_dir.to_owned()),
+                source: e.into(),
+            })?;
+            let path = entry.path();
+            let rel = path.strip_prefix(model_dir).unwrap_or(path);
+            let meta = fs::symlink_metadata(path).map_err(|source| PackError::Read {
+                action: "stat",
+                path: path.to_owned(),
+                source,
+            })?;
+            let mode = meta.mode() & 0o7777;
+            let ft = meta.file_type();
+            let io = |e: io::Error| unwrap_io(e, output);
+            if ft.is_dir() {
+                let mut h = base_header(mode, EntryType::Directory);
+                builder.append_data(&mut h, rel, io::empty()).map_err(io)?;
+                stats.dirs += 1;
+            } else if ft.is_symlink() {
+                let target = fs::read_link(path).map_err(|source| PackError::Read {
+                    action: "read the link",
+                    path: path.to_owned(),
+                    source,
+                })?;
+                let mut h = base_header(0o777, EntryType::Symlink);
+                builder.append_link(&mut h, rel, &target).map_err(io)?;
+                stats.symlinks += 1;
+            } else if ft.is_file() {
+                if meta.nlink() > 1 {
+                    let key = (meta.dev(), meta.ino());
+                    if let Some(first) = inodes.get(&key) {
+                        let mut h = base_header(mode, EntryType::Link);
+                        builder.append_link(&mut h, rel, first).map_err(io)?;
+                        stats.hardlinks += 1;
+                        continue;
+                    }
+                    inodes.insert(key, rel.to_owned());
+                }
+                let file = OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                    .open(path)
+                    .map_err(|source| PackError::Read {
+                        action: "open",
+                        path: path.to_owned(),
+                        source,
+                    })?;
+                let fmeta = file.metadata().map_err(|source| PackError::Read {
+                    action: "stat",
+                    path: path.to_owned(),
+                    source,
+                })?;
+                if !fmeta.is_file() || fmeta.ino() != meta.ino() {
+                    return Err(PackError::Replaced { path: path.to_owned() });
+                }
+                let size = fmeta.len();
+                let mut h = base_header(mode, EntryType::Regular);
+                h.set_size(size);
+                let reader = ExactReader {
+                    file,
+                    path,
+                    left: size,
+                    expected: size,
+                };
+                builder.append_data(&mut h, rel, reader).map_err(|e| match e.kind() {
+                    _ if e.get_ref().is_some_and(|i| i.is::<PackError>()) => unwrap_io(e, output),
+                    io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidData => PackError::Read {
+                        action: "read",
+                        path: path.to_owned(),
+                        source: e,
+                    },
+                    _ => unwrap_io(e, output),
+                })?;
+                stats.files += 1;
+                stats.bytes_in += size;
+            } else if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
+                let kind = if ft.is_fifo() {
+                    EntryType::Fifo
+                } else if ft.is_char_device() {
+                    EntryType::Char
+                } else {
+                    EntryType::Block
+                };
+                let mut h = base_header(mode, kind);
+                if !ft.is_fifo() {
+                    let rdev = meta.rdev();
+                    let _ = h.set_device_major(libc::major(rdev));
+                    let _ = h.set_device_minor(libc::minor(rdev));
+                }
+                builder.append_data(&mut h, rel, io::empty()).map_err(io)?;
+                stats.specials += 1;
+            } else {
+                stats.sockets_skipped += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Packager for ReferencePackager {
+    fn name(&self) -> String {
+        "packtest pack (reference)".into()
+    }
+
+    fn pack(&self, job: &PackJob) -> PackOutcome {
+        let start = Instant::now();
+        let r = self.pack_dir(&job.model_dir, &job.output);
+        PackOutcome {
+            exit: Exit::Code(match &r {
+                Ok(_) => 0,
+                Err(e) if e.is_usage() => 2,
+                Err(_) => 1,
+            }),
+            stdout: Vec::new(),
+            stderr: r
+                .err()
+                .map(|e| format!("packtest pack: error: {e}\n").into_bytes())
+                .unwrap_or_default(),
+            duration: start.elapsed(),
+        }
+    }
+}
