@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod layout;
 pub mod packager;
+pub mod strategy;
 
 pub use packager::{CommandPackager, Packager, ReferencePackager};
 

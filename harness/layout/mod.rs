@@ -22,5 +22,5 @@ pub use bytes::RawPath;
 pub use content::{Content, Fill, ModelFormat};
 pub use model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
 pub use sandbox::{Digest, Node, Sandbox, SandboxError};
-pub(crate) use sandbox::{hash_file, read_prefix};
+pub(crate) use sandbox::hash_file;
 pub use toml_form::LayoutToml;

@@ -454,20 +454,6 @@ impl Digest {
     }
 }
 
-/// Reads a whole small file; used by tests and the detector's sniffing.
-pub(crate) fn read_prefix(path: &Path, max: usize) -> io::Result<Vec<u8>> {
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    let mut v = Vec::new();
-    f.take(max as u64).read_to_end(&mut v)?;
-    Ok(v)
-}
-
-#[allow(dead_code)]
-fn _assert_file_is_send(_: File) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
