@@ -5,11 +5,17 @@
 //! the archive without extracting it ([`archive`]), and checks the packager contract.
 //! The contract lives in `DESIGN.md` §2.
 
+mod api;
 pub mod archive;
+pub mod contract;
 pub mod layout;
 pub mod packager;
+pub mod replay;
+pub mod report;
+pub mod runner;
 pub mod strategy;
 
 pub use packager::{CommandPackager, Packager, ReferencePackager};
 
+pub use api::{Harness, HarnessOutcome};
 pub use layout::{Content, Entry, EntryKind, Layout, RawPath, Root, Sandbox};

@@ -3,7 +3,9 @@
 //! Exit codes (DESIGN §3, §5), mapped in one place, [`Code`]:
 //! - 0: success, no error finding, every case passed;
 //! - 1: a finding or a failed property: the archive is damaged, the packager broke the contract;
-//! - 2: bad input or usage: a missing dir, a file that is not an archive, a bad flag.
+//! - 2: bad input or usage: a missing dir, a file that is not an archive, a bad flag, a
+//!   packager that cannot be started, zero cases to run;
+//! - 130: `run` was interrupted by Ctrl-C (partial report printed).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +27,8 @@ enum Code {
     Failed = 1,
     /// Bad input or usage.
     Usage = 2,
+    /// Ctrl-C stopped a run.
+    Interrupted = 130,
 }
 
 /// An error that carries its exit code to `main`.
@@ -61,6 +65,8 @@ enum Command {
         #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
         level: u32,
     },
+    /// Run a packager against generated job layouts and check the contract (DESIGN §2).
+    Run(RunArgs),
     /// Print an archive's manifest without extracting it.
     Inspect {
         /// A .tar.gz, multi-member gzip, or .tar file.
@@ -72,6 +78,53 @@ enum Command {
         #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
         max_unpacked: Option<u64>,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// The packager command, e.g. 'tar -czf {output} -C {model_dir} .' (no shell is used).
+    /// Without it, packtest's own reference packager runs in-process.
+    #[arg(long, env = "PACKTEST_PACKAGER")]
+    packager: Option<String>,
+    /// Generated cases.
+    #[arg(long, default_value_t = 256, env = "PACKTEST_CASES")]
+    cases: u64,
+    /// Run seed; the same seed gives the same layouts whatever --jobs. Random when omitted.
+    #[arg(long, env = "PACKTEST_SEED")]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+    /// Also check the strict profile: deterministic, sorted, normalized.
+    #[arg(long)]
+    strict: bool,
+    /// Also run every scenario or saved failure (*.toml) in DIR; repeatable.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Vec<PathBuf>,
+    /// Per-run packager timeout in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Save each shrunk failure as a replayable TOML file in DIR.
+    #[arg(long, value_name = "DIR")]
+    save_failures: Option<PathBuf>,
+    /// Run shard K of N (counted from 1): case i runs in shard i % N + 1.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<packtest::runner::Partition>,
+    /// Do not shrink failures.
+    #[arg(long)]
+    no_shrink: bool,
+    /// Print only the summary (no progress, no per-failure lines).
+    #[arg(long)]
+    quiet: bool,
+    /// Replace durations and sandbox paths with placeholders in the text report.
+    #[arg(long, hide = true)]
+    redact: bool,
 }
 
 /// Parses `123`, `64K`, `512M`, `8G` (binary units).
@@ -101,6 +154,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Pack { model_dir, output, level } => cmd_pack(&model_dir, &output, level),
         Command::Inspect { archive, json, max_unpacked } => cmd_inspect(&archive, json, max_unpacked),
+        Command::Run(args) => cmd_run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
@@ -140,6 +194,58 @@ fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
         Err(e) if e.is_usage() => Err(fail(Code::Usage, e)),
         Err(e) => Err(fail(Code::Failed, e)),
     }
+}
+
+fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
+    use packtest::report::{self, Progress, TextOptions};
+    use packtest::runner::{self, RunConfig};
+    if !(a.timeout > 0.0 && a.timeout.is_finite()) {
+        return Err(fail(Code::Usage, anyhow::anyhow!("--timeout must be a positive number of seconds")));
+    }
+    let packager: Box<dyn packtest::Packager> = match &a.packager {
+        Some(cmd) => Box::new(packtest::CommandPackager::parse(cmd)?),
+        None => Box::new(ReferencePackager::new()),
+    };
+    let seed = a.seed.unwrap_or_else(|| {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        (t as u64) % 1_000_000_007
+    });
+    let mut scenarios = Vec::new();
+    for dir in &a.scenarios {
+        scenarios.extend(packtest::replay::load_dir(dir, &packtest::replay::generic_scenario)?);
+    }
+    let cfg = RunConfig {
+        cases: a.cases,
+        seed,
+        jobs: a.jobs,
+        strict: a.strict,
+        timeout: std::time::Duration::from_secs_f64(a.timeout),
+        partition: a.partition,
+        shrink: !a.no_shrink,
+        save_failures: a.save_failures.clone(),
+        ..RunConfig::default()
+    };
+    let _ = ctrlc::set_handler(runner::cancel);
+    if !a.quiet {
+        eprintln!("packtest run: seed {seed} (replay with --seed {seed})");
+    }
+    let progress = Progress::new(a.quiet);
+    let strategy = packtest::strategy::job_layout();
+    let result = runner::run(packager.as_ref(), &strategy, &scenarios, &[], &cfg, &|e| progress.event(e));
+    progress.finish();
+    let r = result?;
+    let opts = TextOptions { redact: a.redact };
+    print!("{}", report::text(&r, opts));
+    if let Some(p) = &a.json {
+        std::fs::write(p, report::json(&r)).with_context(|| format!("cannot write the JSON report to `{}`", p.display()))?;
+    }
+    if let Some(p) = &a.junit {
+        std::fs::write(p, report::junit(&r, opts)).with_context(|| format!("cannot write the JUnit report to `{}`", p.display()))?;
+    }
+    if r.interrupted {
+        return Ok(Code::Interrupted);
+    }
+    Ok(if r.ok() { Code::Ok } else { Code::Failed })
 }
 
 fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<Code, Exit> {

@@ -104,7 +104,7 @@ fn seed() -> impl Strategy<Value = u64> {
 }
 
 /// File sizes: mostly small, sometimes tens of KiB, now and then over 64 KiB.
-fn size(large: bool) -> BoxedStrategy<u64> {
+fn size(large: bool) -> SBoxedStrategy<u64> {
     if large {
         prop_oneof![
             6 => 0u64..4096,
@@ -112,14 +112,14 @@ fn size(large: bool) -> BoxedStrategy<u64> {
             2 => 65_537u64..400_000,
             1 => 400_000u64..3_000_000,
         ]
-        .boxed()
+        .sboxed()
     } else {
-        (0u64..8192).boxed()
+        (0u64..8192).sboxed()
     }
 }
 
 /// A correct model dir for `profile` (plus the training script in the working dir).
-pub fn profile_piece(profile: Profile) -> BoxedStrategy<Piece> {
+pub fn profile_piece(profile: Profile) -> SBoxedStrategy<Piece> {
     let m = Root::Model;
     match profile {
         Profile::Pytorch => (seed(), 0u64..20_000, any::<bool>())
@@ -131,7 +131,7 @@ pub fn profile_piece(profile: Profile) -> BoxedStrategy<Piece> {
                 }
                 piece(&[], e)
             })
-            .boxed(),
+            .sboxed(),
         Profile::Tensorflow => (seed(), 0u64..20_000, 1u32..5, option::of("[a-z]{1,8}"))
             .prop_map(move |(s, n, version, name)| {
                 let base = match name {
@@ -140,7 +140,7 @@ pub fn profile_piece(profile: Profile) -> BoxedStrategy<Piece> {
                 };
                 piece(&[], tf_savedmodel(&base, s, n, true, true))
             })
-            .boxed(),
+            .sboxed(),
         Profile::Huggingface => (seed(), 0u64..20_000)
             .prop_map(move |(s, n)| {
                 piece(
@@ -154,14 +154,14 @@ pub fn profile_piece(profile: Profile) -> BoxedStrategy<Piece> {
                     ],
                 )
             })
-            .boxed(),
+            .sboxed(),
         Profile::Xgboost => (seed(), 0u64..20_000)
             .prop_map(move |(s, n)| piece(&[], vec![Entry::file(m, "xgboost-model", Content::format(ModelFormat::XgboostJson, s, n))]))
-            .boxed(),
+            .sboxed(),
         Profile::Sklearn => (seed(), 0u64..20_000)
             .prop_map(move |(s, n)| piece(&[], vec![Entry::file(m, "model.joblib", Content::format(ModelFormat::Joblib, s, n))]))
-            .boxed(),
-        Profile::Arbitrary => arbitrary_tree().prop_map(|e| piece(&[], e)).boxed(),
+            .sboxed(),
+        Profile::Arbitrary => arbitrary_tree().prop_map(|e| piece(&[], e)).sboxed(),
     }
 }
 
@@ -226,19 +226,19 @@ fn model_save() -> impl Strategy<Value = (ModelFormat, &'static str)> {
 }
 
 /// Unusual but legal file names, each with its label.
-fn odd_name(deep: bool) -> BoxedStrategy<(RawPath, &'static str)> {
-    let mut options: Vec<BoxedStrategy<(RawPath, &'static str)>> = vec![
-        stem().prop_map(|s| (RawPath::from(format!("{s} copy (1).bin")), "space-name")).boxed(),
-        stem().prop_map(|s| (RawPath::from(format!("caf\u{e9}-{s}.txt")), "unicode-name")).boxed(),
-        stem().prop_map(|s| (RawPath::from(format!("cafe\u{301}-{s}.txt")), "unicode-name")).boxed(),
-        stem().prop_map(|s| (RawPath::from(format!("\u{6a21}\u{578b}-{s}.bin")), "unicode-name")).boxed(),
-        (stem(), 0x80u8..=0xff).prop_map(|(s, b)| (RawPath::new([s.as_bytes(), &[b], b".bin"].concat()), "non-utf8-name")).boxed(),
-        stem().prop_map(|s| (RawPath::from(format!("{s}\nsecond-line.txt")), "newline-name")).boxed(),
-        (101usize..=255).prop_map(|n| (RawPath::from("n".repeat(n - 4) + ".bin"), "long-name")).boxed(),
+fn odd_name(deep: bool) -> SBoxedStrategy<(RawPath, &'static str)> {
+    let mut options: Vec<SBoxedStrategy<(RawPath, &'static str)>> = vec![
+        stem().prop_map(|s| (RawPath::from(format!("{s} copy (1).bin")), "space-name")).sboxed(),
+        stem().prop_map(|s| (RawPath::from(format!("caf\u{e9}-{s}.txt")), "unicode-name")).sboxed(),
+        stem().prop_map(|s| (RawPath::from(format!("cafe\u{301}-{s}.txt")), "unicode-name")).sboxed(),
+        stem().prop_map(|s| (RawPath::from(format!("\u{6a21}\u{578b}-{s}.bin")), "unicode-name")).sboxed(),
+        (stem(), 0x80u8..=0xff).prop_map(|(s, b)| (RawPath::new([s.as_bytes(), &[b], b".bin"].concat()), "non-utf8-name")).sboxed(),
+        stem().prop_map(|s| (RawPath::from(format!("{s}\nsecond-line.txt")), "newline-name")).sboxed(),
+        (101usize..=255).prop_map(|n| (RawPath::from("n".repeat(n - 4) + ".bin"), "long-name")).sboxed(),
         (1usize..4, 60usize..250).prop_map(|(k, n)| {
             let dirs: Vec<String> = (0..k).map(|i| format!("{i}{}", "d".repeat(n))).collect();
             (RawPath::from(format!("{}/{}.bin", dirs.join("/"), "f".repeat(n.min(200)))), "long-path")
-        }).boxed(),
+        }).sboxed(),
     ];
     if deep {
         options.push(
@@ -252,21 +252,21 @@ fn odd_name(deep: bool) -> BoxedStrategy<(RawPath, &'static str)> {
                     p.push_str(&"y".repeat(total - p.len()));
                     (RawPath::from(p), "deep-path")
                 })
-                .boxed(),
+                .sboxed(),
         );
     }
-    proptest::strategy::Union::new(options).boxed()
+    proptest::strategy::Union::new(options).sboxed()
 }
 
 /// One pitfall piece.
-fn pitfall(cfg: &StrategyConfig) -> BoxedStrategy<Piece> {
+fn pitfall(cfg: &StrategyConfig) -> SBoxedStrategy<Piece> {
     let m = Root::Model;
     let large = cfg.large_files;
-    let mut pieces: Vec<(u32, BoxedStrategy<Piece>)> = vec![
+    let mut pieces: Vec<(u32, SBoxedStrategy<Piece>)> = vec![
         // torch.save('./model.pt'): the model lands in the working dir (or /tmp, or output).
         (3, (model_save(), seed(), 0u64..8192, select(vec![Root::Cwd, Root::Tmp, Root::Output]))
             .prop_map(|((f, name), s, n, root)| piece(&["model-saved-outside"], vec![Entry::file(root, name, Content::format(f, s, n))]))
-            .boxed()),
+            .sboxed()),
         // A SavedModel exported without a version dir, or with parts missing.
         (1, (seed(), stem(), 0u8..3)
             .prop_map(|(s, name, variant)| match variant {
@@ -274,25 +274,25 @@ fn pitfall(cfg: &StrategyConfig) -> BoxedStrategy<Piece> {
                 1 => piece(&["savedmodel-incomplete"], tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, true, false)),
                 _ => piece(&["savedmodel-incomplete"], tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, false, true)),
             })
-            .boxed()),
+            .sboxed()),
         // Empty and nested empty dirs.
         (2, (stem(), 1usize..4)
             .prop_map(move |(s, depth)| {
                 let p: Vec<String> = (0..depth).map(|i| format!("{s}{i}")).collect();
                 piece(&["empty-dir"], vec![Entry::dir(m, p.join("/"))])
             })
-            .boxed()),
+            .sboxed()),
         // Dotfiles and dot dirs.
         (2, (stem(), seed(), any::<bool>())
             .prop_map(move |(s, sd, in_dir)| {
                 let path = if in_dir { format!(".{s}/config") } else { format!(".{s}") };
                 piece(&["dotfile"], vec![Entry::file(m, path, Content::random(sd, 32))])
             })
-            .boxed()),
+            .sboxed()),
         // Odd names.
         (3, (odd_name(cfg.deep_paths), seed(), 0u64..512)
             .prop_map(move |((name, label), s, n)| piece(&[label], vec![Entry::file(m, name, Content::random(s, n))]))
-            .boxed()),
+            .sboxed()),
         // Files of many sizes, exec bits, JSON.
         (3, (stem(), seed(), size(large), any::<bool>(), prop_oneof![Just(Fill::Random), Just(Fill::Floats), Just(Fill::Zeros), Just(Fill::Text)])
             .prop_map(move |(s, sd, n, exec, fill)| {
@@ -303,17 +303,17 @@ fn pitfall(cfg: &StrategyConfig) -> BoxedStrategy<Piece> {
                 let e = Entry::file(m, format!("{s}.bin"), Content::Seeded { seed: sd, size: n, fill }).with_mode(if exec { 0o755 } else { 0o644 });
                 Piece { labels, entries: vec![e] }
             })
-            .boxed()),
+            .sboxed()),
         (1, (stem(), seed())
             .prop_map(move |(s, sd)| piece(&["json-file"], vec![Entry::file(m, format!("{s}.json"), Content::Text(format!("{{\"seed\": {sd}, \"ok\": true}}\n")))]))
-            .boxed()),
+            .sboxed()),
         // Symlinks: inside (to an existing file), outside (escaping), dangling.
         (2, (stem(), seed(), any::<bool>())
             .prop_map(move |(s, sd, in_dir)| {
                 let (link, target) = if in_dir { (format!("links/{s}-link"), format!("../{s}.dat")) } else { (format!("{s}-link"), format!("{s}.dat")) };
                 piece(&["symlink-inside"], vec![Entry::file(m, format!("{s}.dat"), Content::random(sd, 100)), Entry::symlink(m, link, target)])
             })
-            .boxed()),
+            .sboxed()),
         (2, (stem(), seed(), 0u8..3)
             .prop_map(move |(s, sd, variant)| match variant {
                 0 => piece(&["symlink-escape"], vec![
@@ -326,41 +326,41 @@ fn pitfall(cfg: &StrategyConfig) -> BoxedStrategy<Piece> {
                 ]),
                 _ => piece(&["symlink-escape"], vec![Entry::symlink(m, format!("{s}-abs"), "/nonexistent-packtest-target/x")]),
             })
-            .boxed()),
-        (2, stem().prop_map(move |s| piece(&["dangling-symlink"], vec![Entry::symlink(m, format!("{s}-dangling"), format!("{s}-missing.bin"))])).boxed()),
+            .sboxed()),
+        (2, stem().prop_map(move |s| piece(&["dangling-symlink"], vec![Entry::symlink(m, format!("{s}-dangling"), format!("{s}-missing.bin"))])).sboxed()),
         (2, (stem(), seed()).prop_map(move |(s, sd)| piece(&["hardlink"], vec![
             Entry::file(m, format!("{s}.w"), Content::random(sd, 300)),
             Entry::hardlink(m, format!("{s}.w.link"), format!("{s}.w")),
-        ])).boxed()),
+        ])).sboxed()),
         // Checkpoints and output data beside the model, never in it.
         (2, (seed(), 1u32..5).prop_map(|(s, k)| {
             let e = (0..k).map(|i| Entry::file(Root::Checkpoints, format!("checkpoint-{}/model.pt", (i + 1) * 100), Content::format(ModelFormat::TorchZip, s + u64::from(i), 128))).collect();
             piece(&["checkpoints-beside-model"], e)
-        }).boxed()),
+        }).sboxed()),
         (2, seed().prop_map(|s| piece(&["output-data"], vec![
             Entry::file(Root::Output, "metrics.json", Content::Text(format!("{{\"loss\": 0.{s}}}\n"))),
             Entry::file(Root::Output, "predictions.csv", Content::Seeded { seed: s, size: 500, fill: Fill::Text }),
-        ])).boxed()),
+        ])).sboxed()),
         // Bloat and leftovers inside the model dir (warnings, never errors).
         (1, seed().prop_map(move |s| piece(&["checkpoints-in-model-dir"], vec![
             Entry::file(m, "checkpoint-500/optimizer.pt", Content::format(ModelFormat::TorchZip, s, 256)),
-        ])).boxed()),
+        ])).sboxed()),
         (1, seed().prop_map(move |s| piece(&["archive-in-model-dir"], vec![
             Entry::file(m, "model.tar.gz", Content::random(s, 64)),
-        ])).boxed()),
+        ])).sboxed()),
         (1, Just(()).prop_map(move |_| piece(&["zero-byte-model-file"], vec![
             Entry::file(m, "pytorch_model.bin", Content::Text(String::new())),
-        ])).boxed()),
+        ])).sboxed()),
         (1, stem().prop_map(move |s| piece(&["junk-files"], vec![
             Entry::file(m, format!("__pycache__/{s}.cpython-311.pyc"), Content::Bytes(vec![0xa7, 0x0d, 0x0d, 0x0a])),
             Entry::dir(m, ".ipynb_checkpoints"),
-        ])).boxed()),
+        ])).sboxed()),
     ];
     if cfg.special_files {
-        pieces.push((1, stem().prop_map(move |s| piece(&["special-file", "fifo"], vec![Entry::fifo(m, format!("{s}.pipe"))])).boxed()));
-        pieces.push((1, stem().prop_map(move |s| piece(&["special-file", "socket"], vec![Entry::socket(m, format!("{s}.sock"))])).boxed()));
+        pieces.push((1, stem().prop_map(move |s| piece(&["special-file", "fifo"], vec![Entry::fifo(m, format!("{s}.pipe"))])).sboxed()));
+        pieces.push((1, stem().prop_map(move |s| piece(&["special-file", "socket"], vec![Entry::socket(m, format!("{s}.sock"))])).sboxed()));
     }
-    proptest::strategy::Union::new_weighted(pieces).boxed()
+    proptest::strategy::Union::new_weighted(pieces).sboxed()
 }
 
 /// Puts every model-dir entry under `dir/`, fixing escaping relative symlink targets.
@@ -418,12 +418,12 @@ pub fn assemble(profile: Option<Piece>, pitfalls: Vec<Piece>, nest_under: Option
 }
 
 /// Whole job layouts: any profile, pitfalls at realistic frequencies.
-pub fn job_layout() -> BoxedStrategy<Layout> {
+pub fn job_layout() -> SBoxedStrategy<Layout> {
     job_layout_with(StrategyConfig::default())
 }
 
 /// Whole job layouts with explicit knobs.
-pub fn job_layout_with(cfg: StrategyConfig) -> BoxedStrategy<Layout> {
+pub fn job_layout_with(cfg: StrategyConfig) -> SBoxedStrategy<Layout> {
     let profile = select(Profile::ALL.to_vec()).prop_flat_map(profile_piece);
     (
         option::weighted(0.92, profile),
@@ -431,12 +431,12 @@ pub fn job_layout_with(cfg: StrategyConfig) -> BoxedStrategy<Layout> {
         option::weighted(0.08, select(vec!["model".to_string(), "output".to_string(), "my-job-2024".to_string()])),
     )
         .prop_map(|(p, pits, n)| assemble(p, pits, n))
-        .boxed()
+        .sboxed()
 }
 
 /// Correct layouts of one profile: no pitfall pieces at all.
-pub fn clean_layout(profile: Profile) -> BoxedStrategy<Layout> {
-    profile_piece(profile).prop_map(|p| assemble(Some(p), Vec::new(), None)).boxed()
+pub fn clean_layout(profile: Profile) -> SBoxedStrategy<Layout> {
+    profile_piece(profile).prop_map(|p| assemble(Some(p), Vec::new(), None)).sboxed()
 }
 
 #[cfg(test)]

@@ -23,4 +23,4 @@ pub use content::{Content, Fill, ModelFormat};
 pub use model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
 pub use sandbox::{Digest, Node, Sandbox, SandboxError};
 pub(crate) use sandbox::hash_file;
-pub use toml_form::LayoutToml;
+pub use toml_form::{LayoutToml, LayoutTomlError};

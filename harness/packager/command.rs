@@ -214,7 +214,7 @@ impl Packager for CommandPackager {
             if exited_unreaped(pid) {
                 break;
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline || super::cancelled() {
                 timed_out = true;
                 kill_group(pid, libc::SIGTERM);
                 let grace_end = Instant::now() + KILL_GRACE;

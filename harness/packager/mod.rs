@@ -9,10 +9,24 @@ mod command;
 mod reference;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use command::{CommandPackager, CommandParseError};
 pub use reference::{PackError, PackOptions, PackStats, ReferencePackager};
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Kills every running command packager (with its process group) and makes new ones fail
+/// fast. Used by the runner's Ctrl-C handler; there is no way back.
+pub fn cancel_all() {
+    CANCEL.store(true, Ordering::SeqCst);
+}
+
+/// True after [`cancel_all`].
+pub fn cancelled() -> bool {
+    CANCEL.load(Ordering::Relaxed)
+}
 
 /// What a packager is asked to do, and the job environment it runs in.
 #[derive(Clone, Debug)]

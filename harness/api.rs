@@ -1,0 +1,167 @@
+//! The library API for a platform team's `cargo test` (DESIGN §6).
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! packtest::Harness::new(packtest::CommandPackager::parse("tar -czf {output} -C {model_dir} .")?)
+//!     .cases(64)
+//!     .run()
+//!     .assert_passed(); // panics with the shrunk layout and the replay seed
+//! # Ok(()) }
+//! ```
+//!
+//! Settings are passed by value (no thread-locals). Defaults: 256 cases, seed from
+//! `PACKTEST_SEED` or 0 (deterministic in CI), cases from `PACKTEST_CASES`, all cores,
+//! the default profile, a 60 s timeout per packager run.
+
+use std::path::Path;
+use std::time::Duration;
+
+use proptest::strategy::{SBoxedStrategy, Strategy};
+
+use crate::archive::Manifest;
+use crate::layout::{Layout, Sandbox};
+use crate::packager::Packager;
+use crate::replay::ReplayError;
+use crate::report::{self, TextOptions};
+use crate::runner::{self, ExtraProperty, NamedLayout, RunConfig, RunError, RunReport};
+
+/// A configured property-test run of one packager.
+pub struct Harness<P> {
+    packager: P,
+    config: RunConfig,
+    strategy: SBoxedStrategy<Layout>,
+    scenarios: Vec<NamedLayout>,
+    extra: Vec<ExtraProperty>,
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+impl<P: Packager> Harness<P> {
+    /// A harness with the default strategy and settings.
+    pub fn new(packager: P) -> Self {
+        let config = RunConfig {
+            seed: env_u64("PACKTEST_SEED").unwrap_or(0),
+            cases: env_u64("PACKTEST_CASES").unwrap_or(256),
+            ..RunConfig::default()
+        };
+        Harness {
+            packager,
+            config,
+            strategy: crate::strategy::job_layout(),
+            scenarios: Vec::new(),
+            extra: Vec::new(),
+        }
+    }
+
+    /// Number of generated cases.
+    pub fn cases(mut self, n: u64) -> Self {
+        self.config.cases = n;
+        self
+    }
+
+    /// The run seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Worker threads (0 = all cores).
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.config.jobs = jobs;
+        self
+    }
+
+    /// Also check the strict profile (`deterministic`, `sorted`, `normalized`).
+    pub fn strict(mut self) -> Self {
+        self.config.strict = true;
+        self
+    }
+
+    /// The per-run packager timeout.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.config.timeout = t;
+        self
+    }
+
+    /// Turns shrinking off (faster, bigger failure reports).
+    pub fn no_shrink(mut self) -> Self {
+        self.config.shrink = false;
+        self
+    }
+
+    /// Skips the baseline layout that normally runs first.
+    pub fn no_baseline(mut self) -> Self {
+        self.config.baseline = false;
+        self
+    }
+
+    /// Saves shrunk failures as replayable TOML under `dir`.
+    pub fn save_failures(mut self, dir: impl AsRef<Path>) -> Self {
+        self.config.save_failures = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Replaces the layout strategy.
+    pub fn strategy(mut self, s: impl Strategy<Value = Layout> + Send + Sync + 'static) -> Self {
+        self.strategy = s.sboxed();
+        self
+    }
+
+    /// Adds one named layout, run before the generated cases.
+    pub fn layout(mut self, id: impl Into<String>, layout: Layout) -> Self {
+        self.scenarios.push(NamedLayout { id: id.into(), layout });
+        self
+    }
+
+    /// Adds every saved failure (and scenario file with a `[layout]` table) in `dir`.
+    pub fn scenarios_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, ReplayError> {
+        let loaded = crate::replay::load_dir(dir.as_ref(), &crate::replay::generic_scenario)?;
+        self.scenarios.extend(loaded);
+        Ok(self)
+    }
+
+    /// Adds a user-defined property over the manifest and the sandbox.
+    pub fn property(
+        mut self,
+        name: impl Into<String>,
+        check: impl Fn(&Manifest, &Sandbox) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.extra.push(ExtraProperty {
+            name: name.into(),
+            check: Box::new(check),
+        });
+        self
+    }
+
+    /// Runs everything.
+    pub fn run(self) -> HarnessOutcome {
+        let result = runner::run(&self.packager, &self.strategy, &self.scenarios, &self.extra, &self.config, &|_| {});
+        HarnessOutcome { result }
+    }
+}
+
+/// The result of [`Harness::run`].
+pub struct HarnessOutcome {
+    /// The report, or why the run could not happen.
+    pub result: Result<RunReport, RunError>,
+}
+
+impl HarnessOutcome {
+    /// Panics unless every case passed, printing the failures with their shrunk layouts and
+    /// the command that replays them.
+    #[track_caller]
+    pub fn assert_passed(&self) {
+        match &self.result {
+            Ok(r) if r.ok() => {}
+            Ok(r) => panic!("packtest: the packager broke the contract\n\n{}", report::text(r, TextOptions::default())),
+            Err(e) => panic!("packtest: the run could not be carried out: {e}"),
+        }
+    }
+
+    /// The report, if the run happened.
+    pub fn report(&self) -> Option<&RunReport> {
+        self.result.as_ref().ok()
+    }
+}

@@ -1,0 +1,188 @@
+//! Saved failures: the shrunk layout of a failing case, written as TOML that replays.
+//!
+//! A saved failure is a file like proptest's persistence files (style anchor 12), but it
+//! stores the shrunk **value**, not only the seed: a seed stops reproducing when a strategy
+//! changes, a layout does not. The file is meant to be checked in;
+//! `packtest run --scenarios DIR` replays every file in `DIR`.
+//!
+//! ```toml
+//! # packtest saved failure: check this file in; `packtest run --scenarios DIR` replays it.
+//! [failure]
+//! case = "case-17"
+//! seed = 42
+//! packager = "tar -czf {output} -C {model_dir} ."
+//! properties = ["fidelity"]
+//! message = "[fidelity] `empty`: expected …; found …"
+//!
+//! [layout]
+//! labels = ["empty-dir"]
+//! [[layout.entry]]
+//! root = "model"
+//! path = "empty"
+//! kind = "dir"
+//! mode = "0755"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::Violation;
+use crate::layout::{Layout, LayoutToml, LayoutTomlError};
+use crate::runner::NamedLayout;
+
+/// Where a failure came from.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FailureInfo {
+    /// The case name.
+    pub case: String,
+    /// The run seed.
+    pub seed: u64,
+    /// The packager that failed.
+    pub packager: String,
+    /// The broken property ids.
+    pub properties: Vec<String>,
+    /// The first violation, as text.
+    pub message: String,
+}
+
+/// A saved failure file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SavedFailure {
+    /// Where it came from.
+    pub failure: FailureInfo,
+    /// The shrunk layout.
+    pub layout: LayoutToml,
+}
+
+/// Why a replay directory could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The directory cannot be read.
+    #[error("cannot read the scenario dir `{}`: {source}", path.display())]
+    Dir {
+        /// The dir.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file cannot be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not a valid saved failure or scenario.
+    #[error("`{}` is not a valid scenario or saved failure: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The directory holds no `.toml` file.
+    #[error("the scenario dir `{}` holds no .toml file", path.display())]
+    Empty {
+        /// The dir.
+        path: PathBuf,
+    },
+}
+
+impl SavedFailure {
+    /// Builds the record for a shrunk failure.
+    pub fn new(case: &str, seed: u64, packager: &str, violations: &[Violation], layout: &Layout) -> Self {
+        let mut properties: Vec<String> = violations.iter().map(|v| v.property.id().to_owned()).collect();
+        properties.dedup();
+        SavedFailure {
+            failure: FailureInfo {
+                case: case.to_owned(),
+                seed,
+                packager: packager.to_owned(),
+                properties,
+                message: violations.first().map(ToString::to_string).unwrap_or_default(),
+            },
+            layout: LayoutToml::from(layout),
+        }
+    }
+
+    /// The file text, with its header comment.
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string(self).unwrap_or_default();
+        format!("# packtest saved failure: check this file in; `packtest run --scenarios DIR` replays it.\n{body}")
+    }
+
+    /// Parses a saved failure.
+    pub fn from_toml(text: &str) -> Result<(SavedFailure, Layout), String> {
+        let s: SavedFailure = toml::from_str(text).map_err(|e| e.to_string())?;
+        let l = Layout::try_from(&s.layout).map_err(|e: LayoutTomlError| e.to_string())?;
+        Ok((s, l))
+    }
+}
+
+/// Loads every `.toml` in `dir` as a saved failure or, failing that, through `fallback`
+/// (the scenario library's loader). Files are returned sorted by name.
+pub fn load_dir(
+    dir: &Path,
+    fallback: &dyn Fn(&Path, &str) -> Result<NamedLayout, String>,
+) -> Result<Vec<NamedLayout>, ReplayError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| ReplayError::Dir { path: dir.to_owned(), source })?;
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(ReplayError::Empty { path: dir.to_owned() });
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|source| ReplayError::Read { path: path.clone(), source })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if text.contains("[failure]") {
+            let (_, layout) = SavedFailure::from_toml(&text).map_err(|message| ReplayError::Invalid { path: path.clone(), message })?;
+            out.push(NamedLayout { id: format!("saved:{stem}"), layout });
+        } else {
+            let n = fallback(&path, &text).map_err(|message| ReplayError::Invalid { path: path.clone(), message })?;
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{Content, Entry, Root};
+
+    #[test]
+    fn a_saved_failure_round_trips() {
+        let l = Layout::new().labeled("long-name").with(Entry::file(Root::Model, "x".repeat(150), Content::Text("a".into())));
+        let s = SavedFailure::new("case-3", 9, "tar -czf {output}", &[], &l);
+        let (back, layout) = SavedFailure::from_toml(&s.to_toml()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(layout, l);
+    }
+}
+
+/// A minimal scenario reader: any TOML file with an optional `id` and a `[layout]` table.
+/// Other keys are ignored here; the scenario library validates its own files.
+pub fn generic_scenario(path: &Path, text: &str) -> Result<NamedLayout, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let id = table
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let layout = table.get("layout").ok_or("no [layout] table")?;
+    let lt: LayoutToml = layout.clone().try_into().map_err(|e: toml::de::Error| e.to_string())?;
+    let layout = Layout::try_from(&lt).map_err(|e| e.to_string())?;
+    Ok(NamedLayout { id: format!("scenario:{id}"), layout })
+}
