@@ -111,7 +111,10 @@ impl<P: Packager> Harness<P> {
 
     /// Adds one named layout, run before the generated cases.
     pub fn layout(mut self, id: impl Into<String>, layout: Layout) -> Self {
-        self.scenarios.push(NamedLayout { id: id.into(), layout });
+        self.scenarios.push(NamedLayout {
+            id: id.into(),
+            layout,
+        });
         self
     }
 
@@ -137,7 +140,14 @@ impl<P: Packager> Harness<P> {
 
     /// Runs everything.
     pub fn run(self) -> HarnessOutcome {
-        let result = runner::run(&self.packager, &self.strategy, &self.scenarios, &self.extra, &self.config, &|_| {});
+        let result = runner::run(
+            &self.packager,
+            &self.strategy,
+            &self.scenarios,
+            &self.extra,
+            &self.config,
+            &|_| {},
+        );
         HarnessOutcome { result }
     }
 }
@@ -155,7 +165,10 @@ impl HarnessOutcome {
     pub fn assert_passed(&self) {
         match &self.result {
             Ok(r) if r.ok() => {}
-            Ok(r) => panic!("packtest: the packager broke the contract\n\n{}", report::text(r, TextOptions::default())),
+            Ok(r) => panic!(
+                "packtest: the packager broke the contract\n\n{}",
+                report::text(r, TextOptions::default())
+            ),
             Err(e) => panic!("packtest: the run could not be carried out: {e}"),
         }
     }

@@ -78,7 +78,11 @@ impl Property {
     ];
 
     /// The properties `--strict` adds.
-    pub const STRICT: [Property; 3] = [Property::Deterministic, Property::Sorted, Property::Normalized];
+    pub const STRICT: [Property; 3] = [
+        Property::Deterministic,
+        Property::Sorted,
+        Property::Normalized,
+    ];
 
     /// The stable kebab-case id.
     pub fn id(&self) -> &str {
@@ -150,7 +154,12 @@ impl fmt::Display for Violation {
     }
 }
 
-fn v(property: Property, path: Option<RawPath>, expected: impl Into<String>, found: impl Into<String>) -> Violation {
+fn v(
+    property: Property,
+    path: Option<RawPath>,
+    expected: impl Into<String>,
+    found: impl Into<String>,
+) -> Violation {
     Violation {
         property,
         path,
@@ -206,7 +215,10 @@ pub struct Judgement {
 /// True when the model dir holds something a packager may refuse to pack.
 pub fn refusable(tree: &DiskTree) -> bool {
     tree.entries.values().any(|e| {
-        matches!(e.kind, DiskKind::Fifo | DiskKind::Socket | DiskKind::CharDevice | DiskKind::BlockDevice)
+        matches!(
+            e.kind,
+            DiskKind::Fifo | DiskKind::Socket | DiskKind::CharDevice | DiskKind::BlockDevice
+        )
     })
 }
 
@@ -231,16 +243,30 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
     let out_is_file = out_meta.as_ref().is_some_and(|m| m.is_file());
     if !ev.outcome.exit.success() {
         if matches!(ev.outcome.exit, Exit::TimedOut) {
-            out.push(v(Property::LoudFailure, None, "the packager to finish within the timeout", "it ran past the timeout and was killed"));
+            out.push(v(
+                Property::LoudFailure,
+                None,
+                "the packager to finish within the timeout",
+                "it ran past the timeout and was killed",
+            ));
         } else if ev.outcome.stderr.iter().all(|b| b.is_ascii_whitespace()) {
-            out.push(v(Property::LoudFailure, None, "a failing packager to say why on stderr", format!("{} and nothing on stderr", ev.outcome.exit)));
+            out.push(v(
+                Property::LoudFailure,
+                None,
+                "a failing packager to say why on stderr",
+                format!("{} and nothing on stderr", ev.outcome.exit),
+            ));
         }
         if out_meta.is_some() {
             out.push(v(
                 Property::LoudFailure,
                 Some(RawPath::from("out/model.tar.gz")),
                 "no file at the output path after a failure",
-                format!("{} and a {}-byte file left at the output path", ev.outcome.exit, out_meta.as_ref().map_or(0, |m| m.len())),
+                format!(
+                    "{} and a {}-byte file left at the output path",
+                    ev.outcome.exit,
+                    out_meta.as_ref().map_or(0, |m| m.len())
+                ),
             ));
         }
         if !refusable(ev.model_tree) && !matches!(ev.outcome.exit, Exit::TimedOut) {
@@ -250,10 +276,17 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
                 "exit 0 and an archive: this model dir has nothing a packager may refuse",
                 ev.outcome.exit.to_string(),
             );
-            x.details = capped(String::from_utf8_lossy(&ev.outcome.stderr).lines().map(str::to_owned));
+            x.details = capped(
+                String::from_utf8_lossy(&ev.outcome.stderr)
+                    .lines()
+                    .map(str::to_owned),
+            );
             out.push(x);
         }
-        return Judgement { violations: out, manifest: None };
+        return Judgement {
+            violations: out,
+            manifest: None,
+        };
     }
     if !out_is_file {
         out.push(v(
@@ -265,28 +298,55 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
                 Some(m) => format!("exit 0 and a {:?} at the output path", m.file_type()),
             },
         ));
-        return Judgement { violations: out, manifest: None };
+        return Judgement {
+            violations: out,
+            manifest: None,
+        };
     }
 
     let (manifest, err) = match fs::File::open(&output) {
         Ok(f) => Manifest::read_lenient(f, Limits::default()),
         Err(e) => {
-            out.push(v(Property::ExitAndOutput, None, "a readable archive", format!("cannot open it: {e}")));
-            return Judgement { violations: out, manifest: None };
+            out.push(v(
+                Property::ExitAndOutput,
+                None,
+                "a readable archive",
+                format!("cannot open it: {e}"),
+            ));
+            return Judgement {
+                violations: out,
+                manifest: None,
+            };
         }
     };
     if manifest.compression != Compression::Gzip {
-        out.push(v(Property::ValidGzip, None, "a gzip stream", "a plain tar or something else (no gzip magic)"));
+        out.push(v(
+            Property::ValidGzip,
+            None,
+            "a gzip stream",
+            "a plain tar or something else (no gzip magic)",
+        ));
     }
     if let Some(e) = &err {
-        let prop = if e.is_gzip_layer() { Property::ValidGzip } else { Property::ValidTar };
+        let prop = if e.is_gzip_layer() {
+            Property::ValidGzip
+        } else {
+            Property::ValidTar
+        };
         if !(prop == Property::ValidGzip && manifest.compression != Compression::Gzip) {
-            out.push(v(prop, None, "an intact archive", format!("{} ({})", e, e.class())));
+            out.push(v(
+                prop,
+                None,
+                "an intact archive",
+                format!("{} ({})", e, e.class()),
+            ));
         }
     }
 
     check_names(&manifest, ev.model_tree, &mut out);
-    let wrong_root = out.iter().any(|x| x.property == Property::RelativeNames && x.expected.contains("top-level"));
+    let wrong_root = out
+        .iter()
+        .any(|x| x.property == Property::RelativeNames && x.expected.contains("top-level"));
     check_duplicates(&manifest, &mut out);
     let contained = check_containment(&manifest, ev, &mut out);
     if err.is_none() && !wrong_root {
@@ -298,7 +358,12 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
         if let Some(second) = ev.second_run {
             let first = crate::layout::hash_file(&output).ok().map(|h| h.0);
             match second {
-                None => out.push(v(Property::Deterministic, None, "a second run to produce an archive too", "the second run produced none")),
+                None => out.push(v(
+                    Property::Deterministic,
+                    None,
+                    "a second run to produce an archive too",
+                    "the second run produced none",
+                )),
                 Some(h) if Some(h) != first => out.push(v(
                     Property::Deterministic,
                     None,
@@ -318,20 +383,41 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
 fn check_names(m: &Manifest, tree: &DiskTree, out: &mut Vec<Violation>) {
     for p in m.name_problems() {
         if matches!(p.class, "absolute" | "parent-dir") {
-            out.push(v(Property::RelativeNames, Some(p.name.clone()), "a name relative to the model dir", p.reason));
+            out.push(v(
+                Property::RelativeNames,
+                Some(p.name.clone()),
+                "a name relative to the model dir",
+                p.reason,
+            ));
         }
     }
     // One extra top-level folder: every member is under `X/`, and stripping `X/` gives the
     // model dir's own top level.
-    let names: Vec<&RawPath> = m.members.iter().filter(|x| !x.is_root_entry()).map(|x| &x.path).collect();
+    let names: Vec<&RawPath> = m
+        .members
+        .iter()
+        .filter(|x| !x.is_root_entry())
+        .map(|x| &x.path)
+        .collect();
     let Some(first) = names.first() else { return };
-    let top = first.components().next().map(<[u8]>::to_vec).unwrap_or_default();
+    let top = first
+        .components()
+        .next()
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
     if top.is_empty() || tree.entries.contains_key(&RawPath::new(top.clone())) {
         return;
     }
-    let all_under = names.iter().all(|n| n.components().next() == Some(top.as_slice()));
-    let disk_top: BTreeSet<&[u8]> = tree.entries.keys().filter_map(|k| k.components().next()).collect();
-    let stripped_top: BTreeSet<&[u8]> = names.iter().filter_map(|n| n.components().nth(1)).collect();
+    let all_under = names
+        .iter()
+        .all(|n| n.components().next() == Some(top.as_slice()));
+    let disk_top: BTreeSet<&[u8]> = tree
+        .entries
+        .keys()
+        .filter_map(|k| k.components().next())
+        .collect();
+    let stripped_top: BTreeSet<&[u8]> =
+        names.iter().filter_map(|n| n.components().nth(1)).collect();
     if all_under && !disk_top.is_empty() && stripped_top == disk_top {
         out.push(v(
             Property::RelativeNames,
@@ -348,12 +434,21 @@ fn check_duplicates(m: &Manifest, out: &mut Vec<Violation>) {
         *count.entry(&x.path).or_default() += 1;
     }
     for (p, n) in count.into_iter().filter(|(_, n)| *n > 1) {
-        out.push(v(Property::NoDuplicates, Some(p.clone()), "each member path once", format!("{n} members at this path")));
+        out.push(v(
+            Property::NoDuplicates,
+            Some(p.clone()),
+            "each member path once",
+            format!("{n} members at this path"),
+        ));
     }
 }
 
 /// Returns the member paths blamed on containment, so fidelity does not repeat them.
-fn check_containment(m: &Manifest, ev: &Evidence<'_>, out: &mut Vec<Violation>) -> BTreeSet<RawPath> {
+fn check_containment(
+    m: &Manifest,
+    ev: &Evidence<'_>,
+    out: &mut Vec<Violation>,
+) -> BTreeSet<RawPath> {
     let model_prefix = RawPath::from(crate::layout::Root::Model.rel_dir());
     let mut inside: BTreeSet<[u8; 32]> = BTreeSet::new();
     let mut outside: BTreeMap<[u8; 32], &RawPath> = BTreeMap::new();
@@ -368,7 +463,10 @@ fn check_containment(m: &Manifest, ev: &Evidence<'_>, out: &mut Vec<Violation>) 
     }
     let mut blamed = BTreeSet::new();
     let out_name = ev.sandbox.output_path();
-    let out_name = out_name.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default();
+    let out_name = out_name
+        .file_name()
+        .map(|n| n.as_encoded_bytes().to_vec())
+        .unwrap_or_default();
     for x in &m.members {
         if x.kind != MemberKind::File {
             continue;
@@ -389,7 +487,11 @@ fn check_containment(m: &Manifest, ev: &Evidence<'_>, out: &mut Vec<Violation>) 
         }
         let name = x.path.file_name();
         let on_disk = ev.model_tree.entries.contains_key(&x.path);
-        if !on_disk && (name == out_name.as_slice() || name.ends_with(b".partial") || name.starts_with(b".packtest-")) {
+        if !on_disk
+            && (name == out_name.as_slice()
+                || name.ends_with(b".partial")
+                || name.starts_with(b".packtest-"))
+        {
             out.push(v(
                 Property::Containment,
                 Some(x.path.clone()),
@@ -402,9 +504,19 @@ fn check_containment(m: &Manifest, ev: &Evidence<'_>, out: &mut Vec<Violation>) 
     blamed
 }
 
-fn check_fidelity(m: &Manifest, tree: &DiskTree, contained: &BTreeSet<RawPath>, out: &mut Vec<Violation>) {
+fn check_fidelity(
+    m: &Manifest,
+    tree: &DiskTree,
+    contained: &BTreeSet<RawPath>,
+    out: &mut Vec<Violation>,
+) {
     let diff = tree.diff(m);
-    let special = |k: DiskKind| matches!(k, DiskKind::Fifo | DiskKind::CharDevice | DiskKind::BlockDevice);
+    let special = |k: DiskKind| {
+        matches!(
+            k,
+            DiskKind::Fifo | DiskKind::CharDevice | DiskKind::BlockDevice
+        )
+    };
     let mut items = Vec::new();
     for item in diff.items {
         match &item {
@@ -414,7 +526,11 @@ fn check_fidelity(m: &Manifest, tree: &DiskTree, contained: &BTreeSet<RawPath>, 
                 format!("the {kind:?} stored as its type, or a loud failure"),
                 "silently dropped",
             )),
-            DiffItem::Kind { path, expected, found } if special(*expected) => out.push(v(
+            DiffItem::Kind {
+                path,
+                expected,
+                found,
+            } if special(*expected) => out.push(v(
                 Property::SpecialFiles,
                 Some(path.clone()),
                 format!("the {expected:?} stored as its type"),
@@ -452,11 +568,20 @@ fn depth_first_key(p: &RawPath) -> Vec<Vec<u8>> {
 }
 
 fn check_sorted(m: &Manifest, out: &mut Vec<Violation>) {
-    let names: Vec<&RawPath> = m.members.iter().filter(|x| !x.is_root_entry()).map(|x| &x.path).collect();
+    let names: Vec<&RawPath> = m
+        .members
+        .iter()
+        .filter(|x| !x.is_root_entry())
+        .map(|x| &x.path)
+        .collect();
     let by_bytes = names.windows(2).all(|w| w[0] <= w[1]);
-    let by_tree = names.windows(2).all(|w| depth_first_key(w[0]) <= depth_first_key(w[1]));
+    let by_tree = names
+        .windows(2)
+        .all(|w| depth_first_key(w[0]) <= depth_first_key(w[1]));
     if !by_bytes && !by_tree {
-        let bad = names.windows(2).find(|w| depth_first_key(w[0]) > depth_first_key(w[1]));
+        let bad = names
+            .windows(2)
+            .find(|w| depth_first_key(w[0]) > depth_first_key(w[1]));
         let mut x = v(
             Property::Sorted,
             bad.map(|w| w[1].clone()),
@@ -471,9 +596,17 @@ fn check_sorted(m: &Manifest, out: &mut Vec<Violation>) {
     let mut seen: BTreeSet<&RawPath> = BTreeSet::new();
     for x in m.members.iter().filter(|x| !x.is_root_entry()) {
         if let Some(parent) = x.path.parent() {
-            let parent_listed = m.members.iter().any(|y| y.path == parent && y.kind == MemberKind::Dir);
+            let parent_listed = m
+                .members
+                .iter()
+                .any(|y| y.path == parent && y.kind == MemberKind::Dir);
             if parent_listed && !seen.contains(&parent) {
-                out.push(v(Property::Sorted, Some(x.path.clone()), "each directory before its children", format!("`{}` before its directory `{parent}`", x.path)));
+                out.push(v(
+                    Property::Sorted,
+                    Some(x.path.clone()),
+                    "each directory before its children",
+                    format!("`{}` before its directory `{parent}`", x.path),
+                ));
                 break;
             }
         }
@@ -483,18 +616,38 @@ fn check_sorted(m: &Manifest, out: &mut Vec<Violation>) {
 
 fn check_normalized(m: &Manifest, out: &mut Vec<Violation>) {
     if let Some(x) = m.members.iter().find(|x| x.uid != 0 || x.gid != 0) {
-        out.push(v(Property::Normalized, Some(x.path.clone()), "uid and gid 0", format!("uid {} gid {}", x.uid, x.gid)));
+        out.push(v(
+            Property::Normalized,
+            Some(x.path.clone()),
+            "uid and gid 0",
+            format!("uid {} gid {}", x.uid, x.gid),
+        ));
     }
     let mtimes: BTreeSet<i64> = m.members.iter().map(|x| x.mtime).collect();
     if mtimes.len() > 1 {
-        out.push(v(Property::Normalized, None, "one fixed mtime for every member", format!("{} different mtimes", mtimes.len())));
+        out.push(v(
+            Property::Normalized,
+            None,
+            "one fixed mtime for every member",
+            format!("{} different mtimes", mtimes.len()),
+        ));
     }
     if let Some(h) = &m.gzip_header {
         if h.mtime != 0 {
-            out.push(v(Property::Normalized, None, "gzip header mtime 0", format!("mtime {}", h.mtime)));
+            out.push(v(
+                Property::Normalized,
+                None,
+                "gzip header mtime 0",
+                format!("mtime {}", h.mtime),
+            ));
         }
         if let Some(n) = &h.file_name {
-            out.push(v(Property::Normalized, None, "no file name in the gzip header", format!("FNAME `{}`", String::from_utf8_lossy(n))));
+            out.push(v(
+                Property::Normalized,
+                None,
+                "no file name in the gzip header",
+                format!("FNAME `{}`", String::from_utf8_lossy(n)),
+            ));
         }
     }
 }

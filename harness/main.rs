@@ -46,7 +46,11 @@ fn fail(code: Code, e: impl Into<anyhow::Error>) -> Exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "packtest", version, about = "Test harness and property tests for ML model packagers (model.tar.gz)")]
+#[command(
+    name = "packtest",
+    version,
+    about = "Test harness and property tests for ML model packagers (model.tar.gz)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -152,8 +156,16 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Pack { model_dir, output, level } => cmd_pack(&model_dir, &output, level),
-        Command::Inspect { archive, json, max_unpacked } => cmd_inspect(&archive, json, max_unpacked),
+        Command::Pack {
+            model_dir,
+            output,
+            level,
+        } => cmd_pack(&model_dir, &output, level),
+        Command::Inspect {
+            archive,
+            json,
+            max_unpacked,
+        } => cmd_inspect(&archive, json, max_unpacked),
         Command::Run(args) => cmd_run(args),
     };
     match result {
@@ -200,19 +212,28 @@ fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
     use packtest::report::{self, Progress, TextOptions};
     use packtest::runner::{self, RunConfig};
     if !(a.timeout > 0.0 && a.timeout.is_finite()) {
-        return Err(fail(Code::Usage, anyhow::anyhow!("--timeout must be a positive number of seconds")));
+        return Err(fail(
+            Code::Usage,
+            anyhow::anyhow!("--timeout must be a positive number of seconds"),
+        ));
     }
     let packager: Box<dyn packtest::Packager> = match &a.packager {
         Some(cmd) => Box::new(packtest::CommandPackager::parse(cmd)?),
         None => Box::new(ReferencePackager::new()),
     };
     let seed = a.seed.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         (t as u64) % 1_000_000_007
     });
     let mut scenarios = Vec::new();
     for dir in &a.scenarios {
-        scenarios.extend(packtest::replay::load_dir(dir, &packtest::replay::generic_scenario)?);
+        scenarios.extend(packtest::replay::load_dir(
+            dir,
+            &packtest::replay::generic_scenario,
+        )?);
     }
     let cfg = RunConfig {
         cases: a.cases,
@@ -231,16 +252,20 @@ fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
     }
     let progress = Progress::new(a.quiet);
     let strategy = packtest::strategy::job_layout();
-    let result = runner::run(packager.as_ref(), &strategy, &scenarios, &[], &cfg, &|e| progress.event(e));
+    let result = runner::run(packager.as_ref(), &strategy, &scenarios, &[], &cfg, &|e| {
+        progress.event(e)
+    });
     progress.finish();
     let r = result?;
     let opts = TextOptions { redact: a.redact };
     print!("{}", report::text(&r, opts));
     if let Some(p) = &a.json {
-        std::fs::write(p, report::json(&r)).with_context(|| format!("cannot write the JSON report to `{}`", p.display()))?;
+        std::fs::write(p, report::json(&r))
+            .with_context(|| format!("cannot write the JSON report to `{}`", p.display()))?;
     }
     if let Some(p) = &a.junit {
-        std::fs::write(p, report::junit(&r, opts)).with_context(|| format!("cannot write the JUnit report to `{}`", p.display()))?;
+        std::fs::write(p, report::junit(&r, opts))
+            .with_context(|| format!("cannot write the JUnit report to `{}`", p.display()))?;
     }
     if r.interrupted {
         return Ok(Code::Interrupted);
@@ -252,7 +277,10 @@ fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<
     let file = std::fs::File::open(archive)
         .with_context(|| format!("cannot open `{}`", archive.display()))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(fail(Code::Usage, anyhow::anyhow!("`{}` is a directory, not an archive", archive.display())));
+        return Err(fail(
+            Code::Usage,
+            anyhow::anyhow!("`{}` is a directory, not an archive", archive.display()),
+        ));
     }
     let limits = Limits {
         max_unpacked,
@@ -262,11 +290,17 @@ fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<
     if let Some(ArchiveError::NotGzip { offset: 0 }) = &error {
         return Err(fail(
             Code::Usage,
-            anyhow::anyhow!("`{}` is not a gzip or tar archive; pass a .tar.gz or .tar file", archive.display()),
+            anyhow::anyhow!(
+                "`{}` is not a gzip or tar archive; pass a .tar.gz or .tar file",
+                archive.display()
+            ),
         ));
     }
     if let Some(ArchiveError::Io(e)) = &error {
-        return Err(fail(Code::Usage, anyhow::anyhow!("cannot read `{}`: {e}", archive.display())));
+        return Err(fail(
+            Code::Usage,
+            anyhow::anyhow!("cannot read `{}`: {e}", archive.display()),
+        ));
     }
     let problems = manifest.name_problems();
     let mut out = std::io::stdout().lock();
@@ -280,7 +314,11 @@ fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<
             "name_problems": problems,
             "error": error.as_ref().map(|e| serde_json::json!({"class": e.class(), "message": e.to_string()})),
         });
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        );
     } else {
         let _ = write_table(&mut out, &manifest);
         for p in &problems {

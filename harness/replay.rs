@@ -96,8 +96,17 @@ pub enum ReplayError {
 
 impl SavedFailure {
     /// Builds the record for a shrunk failure.
-    pub fn new(case: &str, seed: u64, packager: &str, violations: &[Violation], layout: &Layout) -> Self {
-        let mut properties: Vec<String> = violations.iter().map(|v| v.property.id().to_owned()).collect();
+    pub fn new(
+        case: &str,
+        seed: u64,
+        packager: &str,
+        violations: &[Violation],
+        layout: &Layout,
+    ) -> Self {
+        let mut properties: Vec<String> = violations
+            .iter()
+            .map(|v| v.property.id().to_owned())
+            .collect();
         properties.dedup();
         SavedFailure {
             failure: FailureInfo {
@@ -105,7 +114,10 @@ impl SavedFailure {
                 seed,
                 packager: packager.to_owned(),
                 properties,
-                message: violations.first().map(ToString::to_string).unwrap_or_default(),
+                message: violations
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             },
             layout: LayoutToml::from(layout),
         }
@@ -131,7 +143,10 @@ pub fn load_dir(
     dir: &Path,
     fallback: &dyn Fn(&Path, &str) -> Result<NamedLayout, String>,
 ) -> Result<Vec<NamedLayout>, ReplayError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| ReplayError::Dir { path: dir.to_owned(), source })?;
+    let rd = std::fs::read_dir(dir).map_err(|source| ReplayError::Dir {
+        path: dir.to_owned(),
+        source,
+    })?;
     let mut paths: Vec<PathBuf> = rd
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -139,36 +154,39 @@ pub fn load_dir(
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(ReplayError::Empty { path: dir.to_owned() });
+        return Err(ReplayError::Empty {
+            path: dir.to_owned(),
+        });
     }
     let mut out = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| ReplayError::Read { path: path.clone(), source })?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(&path).map_err(|source| ReplayError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if text.contains("[failure]") {
-            let (_, layout) = SavedFailure::from_toml(&text).map_err(|message| ReplayError::Invalid { path: path.clone(), message })?;
-            out.push(NamedLayout { id: format!("saved:{stem}"), layout });
+            let (_, layout) =
+                SavedFailure::from_toml(&text).map_err(|message| ReplayError::Invalid {
+                    path: path.clone(),
+                    message,
+                })?;
+            out.push(NamedLayout {
+                id: format!("saved:{stem}"),
+                layout,
+            });
         } else {
-            let n = fallback(&path, &text).map_err(|message| ReplayError::Invalid { path: path.clone(), message })?;
+            let n = fallback(&path, &text).map_err(|message| ReplayError::Invalid {
+                path: path.clone(),
+                message,
+            })?;
             out.push(n);
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layout::{Content, Entry, Root};
-
-    #[test]
-    fn a_saved_failure_round_trips() {
-        let l = Layout::new().labeled("long-name").with(Entry::file(Root::Model, "x".repeat(150), Content::Text("a".into())));
-        let s = SavedFailure::new("case-3", 9, "tar -czf {output}", &[], &l);
-        let (back, layout) = SavedFailure::from_toml(&s.to_toml()).unwrap();
-        assert_eq!(back, s);
-        assert_eq!(layout, l);
-    }
 }
 
 /// A minimal scenario reader: any TOML file with an optional `id` and a `[layout]` table.
@@ -182,7 +200,32 @@ pub fn generic_scenario(path: &Path, text: &str) -> Result<NamedLayout, String> 
         .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_default();
     let layout = table.get("layout").ok_or("no [layout] table")?;
-    let lt: LayoutToml = layout.clone().try_into().map_err(|e: toml::de::Error| e.to_string())?;
+    let lt: LayoutToml = layout
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string())?;
     let layout = Layout::try_from(&lt).map_err(|e| e.to_string())?;
-    Ok(NamedLayout { id: format!("scenario:{id}"), layout })
+    Ok(NamedLayout {
+        id: format!("scenario:{id}"),
+        layout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{Content, Entry, Root};
+
+    #[test]
+    fn a_saved_failure_round_trips() {
+        let l = Layout::new().labeled("long-name").with(Entry::file(
+            Root::Model,
+            "x".repeat(150),
+            Content::Text("a".into()),
+        ));
+        let s = SavedFailure::new("case-3", 9, "tar -czf {output}", &[], &l);
+        let (back, layout) = SavedFailure::from_toml(&s.to_toml()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(layout, l);
+    }
 }

@@ -35,10 +35,15 @@ pub fn redact_paths(s: &str) -> String {
     while let Some(pos) = rest.find("packtest-") {
         let (head, tail) = rest.split_at(pos);
         let after = &tail["packtest-".len()..];
-        let n = after.chars().take_while(|c| c.is_ascii_alphanumeric()).count();
+        let n = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
         if n >= 6 {
             // Drop the directory prefix before the sandbox name too.
-            let cut = head.rfind(|c: char| c.is_whitespace() || c == '`' || c == '\'' || c == '"').map_or(0, |i| i + 1);
+            let cut = head
+                .rfind(|c: char| c.is_whitespace() || c == '`' || c == '\'' || c == '"')
+                .map_or(0, |i| i + 1);
             out.push_str(&head[..cut]);
             out.push_str("[sandbox]");
             rest = &after[n..];
@@ -71,14 +76,21 @@ pub fn render_layout(l: &Layout) -> Vec<String> {
                         Content::Text(t) if t.len() <= 40 => format!("text {:?}", t),
                         Content::Text(t) => format!("text, {} bytes", t.len()),
                         Content::Bytes(b) => format!("{} raw bytes", b.len()),
-                        Content::Seeded { size, fill, .. } => format!("{size} bytes of {fill:?}").to_lowercase(),
-                        Content::Format { format, .. } => format!("{}, {} bytes", format.name(), content.len()),
+                        Content::Seeded { size, fill, .. } => {
+                            format!("{size} bytes of {fill:?}").to_lowercase()
+                        }
+                        Content::Format { format, .. } => {
+                            format!("{}, {} bytes", format.name(), content.len())
+                        }
                     };
                     format!("file {mode:04o}  {c}")
                 }
                 EntryKind::Dir { mode } => format!("dir {mode:04o}"),
                 EntryKind::Symlink { target } => format!("symlink -> {target}"),
-                EntryKind::Hardlink { target_root, target } => format!("hard link to {target_root}:{target}"),
+                EntryKind::Hardlink {
+                    target_root,
+                    target,
+                } => format!("hard link to {target_root}:{target}"),
                 EntryKind::Fifo { mode } => format!("fifo {mode:04o}"),
                 EntryKind::Socket => "socket".into(),
             };
@@ -111,7 +123,9 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
         "seed {}, {} generated cases{}, {profile} profile\n",
         r.seed,
         r.cases,
-        r.partition.map(|p| format!(" (partition {}/{})", p.k, p.n)).unwrap_or_default()
+        r.partition
+            .map(|p| format!(" (partition {}/{})", p.k, p.n))
+            .unwrap_or_default()
     ));
     let failed: Vec<&CaseResult> = r.failures().collect();
     for c in &failed {
@@ -124,7 +138,11 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
         if let CaseStatus::Failed { violations, shrunk } = &c.status {
             write_violations(&mut s, violations, "  ", o);
             if let Some(sh) = shrunk {
-                s.push_str(&format!("  minimal layout ({} entries, {} shrink runs):\n", sh.layout.entries.len(), sh.runs));
+                s.push_str(&format!(
+                    "  minimal layout ({} entries, {} shrink runs):\n",
+                    sh.layout.entries.len(),
+                    sh.runs
+                ));
                 for line in render_layout(&sh.layout) {
                     s.push_str(&format!("    {line}\n"));
                 }
@@ -154,7 +172,8 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
     let mut by_prop: std::collections::BTreeMap<Property, usize> = Default::default();
     for c in &failed {
         if let CaseStatus::Failed { violations, .. } = &c.status {
-            let set: std::collections::BTreeSet<&Property> = violations.iter().map(|v| &v.property).collect();
+            let set: std::collections::BTreeSet<&Property> =
+                violations.iter().map(|v| &v.property).collect();
             for p in set {
                 *by_prop.entry(p.clone()).or_default() += 1;
             }
@@ -181,7 +200,8 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
 
 /// The JSON report.
 pub fn json(r: &RunReport) -> String {
-    serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize the report: {e}\"}}"))
+    serde_json::to_string_pretty(r)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize the report: {e}\"}}"))
 }
 
 /// The JUnit XML report.
@@ -192,8 +212,14 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
         let status = match &c.status {
             CaseStatus::Passed => TestCaseStatus::success(),
             CaseStatus::Failed { violations, shrunk } => {
-                let timed_out = violations.iter().any(|v| v.found.contains("past the timeout"));
-                let mut st = TestCaseStatus::non_success(if timed_out { NonSuccessKind::Error } else { NonSuccessKind::Failure });
+                let timed_out = violations
+                    .iter()
+                    .any(|v| v.found.contains("past the timeout"));
+                let mut st = TestCaseStatus::non_success(if timed_out {
+                    NonSuccessKind::Error
+                } else {
+                    NonSuccessKind::Failure
+                });
                 let props: Vec<&str> = violations.iter().map(|v| v.property.id()).collect();
                 st.set_message(format!("broken: {}", props.join(", ")));
                 st.set_type(props.first().copied().unwrap_or("failure").to_owned());
@@ -206,14 +232,26 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
                     }
                 }
                 if let Some(i) = c.index {
-                    d.push_str(&format!("replay: packtest run --packager {} --seed {} --cases {}\n", crate::runner::shell_quote(&r.packager), r.seed, i + 1));
+                    d.push_str(&format!(
+                        "replay: packtest run --packager {} --seed {} --cases {}\n",
+                        crate::runner::shell_quote(&r.packager),
+                        r.seed,
+                        i + 1
+                    ));
                 }
                 st.set_description(d);
                 st
             }
             CaseStatus::Rejected { reason } => {
                 let mut st = TestCaseStatus::skipped();
-                st.set_message(format!("layout rejected by the host: {}", if o.redact { redact_paths(reason) } else { reason.clone() }));
+                st.set_message(format!(
+                    "layout rejected by the host: {}",
+                    if o.redact {
+                        redact_paths(reason)
+                    } else {
+                        reason.clone()
+                    }
+                ));
                 st
             }
             CaseStatus::Cancelled => {
@@ -249,12 +287,18 @@ impl Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(0);
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cases {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cases {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             b
         });
-        Progress { bar, quiet, lock: Mutex::new(()) }
+        Progress {
+            bar,
+            quiet,
+            lock: Mutex::new(()),
+        }
     }
 
     /// Handles one runner event.
@@ -274,7 +318,8 @@ impl Progress {
             Event::CaseFinished(c) => {
                 let line = match &c.status {
                     CaseStatus::Failed { violations, .. } => {
-                        let mut props: Vec<&str> = violations.iter().map(|v| v.property.id()).collect();
+                        let mut props: Vec<&str> =
+                            violations.iter().map(|v| v.property.id()).collect();
                         props.dedup();
                         Some(format!("FAIL {}: {}", c.name, props.join(", ")))
                     }

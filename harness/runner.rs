@@ -57,9 +57,14 @@ pub struct Partition {
 impl std::str::FromStr for Partition {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let err = || format!("`{s}` is not a partition: write K/N with 1 <= K <= N, shards counted from 1 (e.g. 1/4)");
+        let err = || {
+            format!("`{s}` is not a partition: write K/N with 1 <= K <= N, shards counted from 1 (e.g. 1/4)")
+        };
         let (k, n) = s.split_once('/').ok_or_else(err)?;
-        let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+        let (k, n): (u32, u32) = (
+            k.trim().parse().map_err(|_| err())?,
+            n.trim().parse().map_err(|_| err())?,
+        );
         if n == 0 || k == 0 || k > n {
             return Err(err());
         }
@@ -218,7 +223,9 @@ pub enum RunError {
     #[error("the packager cannot be started: {0}")]
     Spawn(String),
     /// Zero cases would run.
-    #[error("no case to run: --cases is 0 and no scenario was given (style: never pass vacuously)")]
+    #[error(
+        "no case to run: --cases is 0 and no scenario was given (style: never pass vacuously)"
+    )]
     NothingToRun,
     /// Too many layouts could not be built.
     #[error("{rejected} of {total} layouts could not be built on this filesystem (last: {last}); run on a filesystem that allows long and non-UTF-8 names, such as ext4 or tmpfs")]
@@ -276,7 +283,10 @@ pub struct RunReport {
 impl RunReport {
     /// Cases that passed.
     pub fn passed(&self) -> usize {
-        self.results.iter().filter(|r| matches!(r.status, CaseStatus::Passed)).count()
+        self.results
+            .iter()
+            .filter(|r| matches!(r.status, CaseStatus::Passed))
+            .count()
     }
 
     /// Cases that failed.
@@ -286,7 +296,10 @@ impl RunReport {
 
     /// Rejected cases.
     pub fn rejected(&self) -> usize {
-        self.results.iter().filter(|r| matches!(r.status, CaseStatus::Rejected { .. })).count()
+        self.results
+            .iter()
+            .filter(|r| matches!(r.status, CaseStatus::Rejected { .. }))
+            .count()
     }
 
     /// True when no case failed and the run was not interrupted.
@@ -296,7 +309,12 @@ impl RunReport {
 
     /// The command that replays this run.
     pub fn replay_command(&self) -> String {
-        let mut s = format!("packtest run --packager {} --seed {} --cases {}", shell_quote(&self.packager), self.seed, self.cases);
+        let mut s = format!(
+            "packtest run --packager {} --seed {} --cases {}",
+            shell_quote(&self.packager),
+            self.seed,
+            self.cases
+        );
         if self.strict {
             s.push_str(" --strict");
         }
@@ -309,7 +327,10 @@ impl RunReport {
 
 /// Quotes a word for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:{}".contains(&b)) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:{}".contains(&b))
+    {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -337,9 +358,21 @@ fn case_rng(seed: u64, i: u64) -> TestRng {
 /// A layout every sound packager handles: the baseline.
 pub fn baseline_layout() -> Layout {
     Layout::new()
-        .with(Entry::file(Root::Cwd, "train.py", Content::Text("import os\n".into())))
-        .with(Entry::file(Root::Model, "model.pth", Content::format(crate::layout::ModelFormat::TorchZip, 1, 4096)))
-        .with(Entry::file(Root::Model, "code/inference.py", Content::Text("def model_fn(d):\n    pass\n".into())))
+        .with(Entry::file(
+            Root::Cwd,
+            "train.py",
+            Content::Text("import os\n".into()),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "model.pth",
+            Content::format(crate::layout::ModelFormat::TorchZip, 1, 4096),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "code/inference.py",
+            Content::Text("def model_fn(d):\n    pass\n".into()),
+        ))
         .with(Entry::dir(Root::Model, "empty"))
 }
 
@@ -352,10 +385,20 @@ enum Trial {
 }
 
 /// Runs `packager` on `layout` and judges it.
-fn trial(packager: &dyn Packager, layout: &Layout, cfg: &RunConfig, extra: &[ExtraProperty]) -> (Trial, Duration) {
+fn trial(
+    packager: &dyn Packager,
+    layout: &Layout,
+    cfg: &RunConfig,
+    extra: &[ExtraProperty],
+) -> (Trial, Duration) {
     let sandbox = match Sandbox::materialize(layout) {
         Ok(s) => s,
-        Err(SandboxError::Unsupported { path, reason }) => return (Trial::Reject(format!("`{}`: {reason}", path.display())), Duration::ZERO),
+        Err(SandboxError::Unsupported { path, reason }) => {
+            return (
+                Trial::Reject(format!("`{}`: {reason}", path.display())),
+                Duration::ZERO,
+            )
+        }
         Err(e) => return (Trial::Reject(e.to_string()), Duration::ZERO),
     };
     let prep = || -> Result<_, SandboxError> {
@@ -488,12 +531,20 @@ fn shrink(
 }
 
 /// Runs one named layout (baseline or scenario), without shrinking.
-fn run_named(packager: &dyn Packager, named: &NamedLayout, cfg: &RunConfig, extra: &[ExtraProperty]) -> Result<CaseResult, RunError> {
+fn run_named(
+    packager: &dyn Packager,
+    named: &NamedLayout,
+    cfg: &RunConfig,
+    extra: &[ExtraProperty],
+) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let (t, took) = trial(packager, &named.layout, cfg, extra);
     let status = match t {
         Trial::Pass => CaseStatus::Passed,
-        Trial::Fail(violations) => CaseStatus::Failed { violations, shrunk: None },
+        Trial::Fail(violations) => CaseStatus::Failed {
+            violations,
+            shrunk: None,
+        },
         Trial::Reject(reason) => CaseStatus::Rejected { reason },
         Trial::SpawnFailed(e) => return Err(RunError::Spawn(e)),
     };
@@ -528,7 +579,9 @@ fn run_case(
                 index: Some(i),
                 labels: vec![],
                 entries: 0,
-                status: CaseStatus::Rejected { reason: reason.to_string() },
+                status: CaseStatus::Rejected {
+                    reason: reason.to_string(),
+                },
                 duration: start.elapsed(),
                 packager_time: Duration::ZERO,
             })
@@ -566,12 +619,28 @@ fn run_case(
 }
 
 /// Writes a shrunk failure as a replayable file (see [`crate::replay`]).
-fn save_failure(dir: &std::path::Path, name: &str, cfg: &RunConfig, packager: &dyn Packager, s: &Shrunk) -> Result<PathBuf, RunError> {
+fn save_failure(
+    dir: &std::path::Path,
+    name: &str,
+    cfg: &RunConfig,
+    packager: &dyn Packager,
+    s: &Shrunk,
+) -> Result<PathBuf, RunError> {
     let path = dir.join(format!("seed-{}-{name}.toml", cfg.seed));
-    let text = crate::replay::SavedFailure::new(name, cfg.seed, &packager.name(), &s.violations, &s.layout).to_toml();
+    let text = crate::replay::SavedFailure::new(
+        name,
+        cfg.seed,
+        &packager.name(),
+        &s.violations,
+        &s.layout,
+    )
+    .to_toml();
     std::fs::create_dir_all(dir)
         .and_then(|_| std::fs::write(&path, text))
-        .map_err(|source| RunError::Save { path: path.clone(), source })?;
+        .map_err(|source| RunError::Save {
+            path: path.clone(),
+            source,
+        })?;
     Ok(path)
 }
 
@@ -585,7 +654,9 @@ pub fn run(
     sink: &(dyn Fn(Event) + Sync),
 ) -> Result<RunReport, RunError> {
     let start = Instant::now();
-    let indices: Vec<u64> = (0..cfg.cases).filter(|i| cfg.partition.is_none_or(|p| p.contains(*i))).collect();
+    let indices: Vec<u64> = (0..cfg.cases)
+        .filter(|i| cfg.partition.is_none_or(|p| p.contains(*i)))
+        .collect();
     if indices.is_empty() && scenarios.is_empty() {
         return Err(RunError::NothingToRun);
     }
@@ -603,7 +674,15 @@ pub fn run(
         duration: Duration::ZERO,
     };
     if cfg.baseline {
-        let r = run_named(packager, &NamedLayout { id: "baseline".into(), layout: baseline_layout() }, cfg, extra)?;
+        let r = run_named(
+            packager,
+            &NamedLayout {
+                id: "baseline".into(),
+                layout: baseline_layout(),
+            },
+            cfg,
+            extra,
+        )?;
         sink(Event::CaseFinished(Box::new(r.clone())));
         let failed = r.failed();
         report.results.push(r);
@@ -613,11 +692,18 @@ pub fn run(
             return Ok(report);
         }
     }
-    let jobs = if cfg.jobs == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.jobs };
+    let jobs = if cfg.jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        cfg.jobs
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| RunError::Pool { jobs, reason: e.to_string() })?;
+        .map_err(|e| RunError::Pool {
+            jobs,
+            reason: e.to_string(),
+        })?;
     let first_error: Mutex<Option<RunError>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let guard = |r: Result<CaseResult, RunError>| -> Option<CaseResult> {
@@ -638,11 +724,23 @@ pub fn run(
     let (mut scen, mut gen): (Vec<CaseResult>, Vec<CaseResult>) = pool.install(|| {
         let scen = scenarios
             .par_iter()
-            .filter_map(|s| if skip() { None } else { guard(run_named(packager, s, cfg, extra)) })
+            .filter_map(|s| {
+                if skip() {
+                    None
+                } else {
+                    guard(run_named(packager, s, cfg, extra))
+                }
+            })
             .collect();
         let gen = indices
             .par_iter()
-            .filter_map(|&i| if skip() { None } else { guard(run_case(packager, strategy, i, cfg, extra, sink)) })
+            .filter_map(|&i| {
+                if skip() {
+                    None
+                } else {
+                    guard(run_case(packager, strategy, i, cfg, extra, sink))
+                }
+            })
             .collect();
         (scen, gen)
     });
@@ -666,7 +764,11 @@ pub fn run(
                 _ => None,
             })
             .unwrap_or_default();
-        return Err(RunError::TooManyRejects { rejected, total: ran, last });
+        return Err(RunError::TooManyRejects {
+            rejected,
+            total: ran,
+            last,
+        });
     }
     report.duration = start.elapsed();
     Ok(report)

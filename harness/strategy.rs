@@ -124,10 +124,22 @@ pub fn profile_piece(profile: Profile) -> SBoxedStrategy<Piece> {
     match profile {
         Profile::Pytorch => (seed(), 0u64..20_000, any::<bool>())
             .prop_map(move |(s, n, code)| {
-                let mut e = vec![Entry::file(m, "model.pth", Content::format(ModelFormat::TorchZip, s, n))];
+                let mut e = vec![Entry::file(
+                    m,
+                    "model.pth",
+                    Content::format(ModelFormat::TorchZip, s, n),
+                )];
                 if code {
-                    e.push(Entry::file(m, "code/inference.py", Content::Text("def model_fn(model_dir):\n    ...\n".into())));
-                    e.push(Entry::file(m, "code/requirements.txt", Content::Text("torch\n".into())));
+                    e.push(Entry::file(
+                        m,
+                        "code/inference.py",
+                        Content::Text("def model_fn(model_dir):\n    ...\n".into()),
+                    ));
+                    e.push(Entry::file(
+                        m,
+                        "code/requirements.txt",
+                        Content::Text("torch\n".into()),
+                    ));
                 }
                 piece(&[], e)
             })
@@ -146,20 +158,58 @@ pub fn profile_piece(profile: Profile) -> SBoxedStrategy<Piece> {
                 piece(
                     &[],
                     vec![
-                        Entry::file(m, "config.json", Content::format(ModelFormat::HfConfig, s, 0)),
-                        Entry::file(m, "model.safetensors", Content::format(ModelFormat::Safetensors, s, n)),
-                        Entry::file(m, "tokenizer.json", Content::format(ModelFormat::HfTokenizer, s, 256)),
-                        Entry::file(m, "tokenizer_config.json", Content::format(ModelFormat::HfTokenizerConfig, s, 0)),
-                        Entry::file(m, "special_tokens_map.json", Content::Text("{\"unk_token\": \"[UNK]\"}\n".into())),
+                        Entry::file(
+                            m,
+                            "config.json",
+                            Content::format(ModelFormat::HfConfig, s, 0),
+                        ),
+                        Entry::file(
+                            m,
+                            "model.safetensors",
+                            Content::format(ModelFormat::Safetensors, s, n),
+                        ),
+                        Entry::file(
+                            m,
+                            "tokenizer.json",
+                            Content::format(ModelFormat::HfTokenizer, s, 256),
+                        ),
+                        Entry::file(
+                            m,
+                            "tokenizer_config.json",
+                            Content::format(ModelFormat::HfTokenizerConfig, s, 0),
+                        ),
+                        Entry::file(
+                            m,
+                            "special_tokens_map.json",
+                            Content::Text("{\"unk_token\": \"[UNK]\"}\n".into()),
+                        ),
                     ],
                 )
             })
             .sboxed(),
         Profile::Xgboost => (seed(), 0u64..20_000)
-            .prop_map(move |(s, n)| piece(&[], vec![Entry::file(m, "xgboost-model", Content::format(ModelFormat::XgboostJson, s, n))]))
+            .prop_map(move |(s, n)| {
+                piece(
+                    &[],
+                    vec![Entry::file(
+                        m,
+                        "xgboost-model",
+                        Content::format(ModelFormat::XgboostJson, s, n),
+                    )],
+                )
+            })
             .sboxed(),
         Profile::Sklearn => (seed(), 0u64..20_000)
-            .prop_map(move |(s, n)| piece(&[], vec![Entry::file(m, "model.joblib", Content::format(ModelFormat::Joblib, s, n))]))
+            .prop_map(move |(s, n)| {
+                piece(
+                    &[],
+                    vec![Entry::file(
+                        m,
+                        "model.joblib",
+                        Content::format(ModelFormat::Joblib, s, n),
+                    )],
+                )
+            })
             .sboxed(),
         Profile::Arbitrary => arbitrary_tree().prop_map(|e| piece(&[], e)).sboxed(),
     }
@@ -170,10 +220,18 @@ fn tf_savedmodel(base: &str, seed: u64, size: u64, pb: bool, vars: bool) -> Vec<
     let m = Root::Model;
     let mut e = Vec::new();
     if pb {
-        e.push(Entry::file(m, format!("{base}/saved_model.pb"), Content::format(ModelFormat::SavedModelPb, seed, 0)));
+        e.push(Entry::file(
+            m,
+            format!("{base}/saved_model.pb"),
+            Content::format(ModelFormat::SavedModelPb, seed, 0),
+        ));
     }
     if vars {
-        e.push(Entry::file(m, format!("{base}/variables/variables.index"), Content::format(ModelFormat::TfVariablesIndex, seed, 0)));
+        e.push(Entry::file(
+            m,
+            format!("{base}/variables/variables.index"),
+            Content::format(ModelFormat::TfVariablesIndex, seed, 0),
+        ));
         e.push(Entry::file(
             m,
             format!("{base}/variables/variables.data-00000-of-00001"),
@@ -188,7 +246,13 @@ fn arbitrary_tree() -> impl Strategy<Value = Vec<Entry>> {
     vec(
         (
             vec(stem(), 1..4),
-            prop_oneof![Just(".bin"), Just(".json"), Just(".txt"), Just(""), Just(".csv")],
+            prop_oneof![
+                Just(".bin"),
+                Just(".json"),
+                Just(".txt"),
+                Just(""),
+                Just(".csv")
+            ],
             seed(),
             0u64..6000,
             any::<bool>(),
@@ -205,7 +269,15 @@ fn arbitrary_tree() -> impl Strategy<Value = Vec<Entry>> {
                     Entry::dir(Root::Model, path)
                 } else {
                     let fill = if text { Fill::Text } else { Fill::Random };
-                    Entry::file(Root::Model, path, Content::Seeded { seed: s, size: n, fill })
+                    Entry::file(
+                        Root::Model,
+                        path,
+                        Content::Seeded {
+                            seed: s,
+                            size: n,
+                            fill,
+                        },
+                    )
                 }
             })
             .collect()
@@ -228,17 +300,56 @@ fn model_save() -> impl Strategy<Value = (ModelFormat, &'static str)> {
 /// Unusual but legal file names, each with its label.
 fn odd_name(deep: bool) -> SBoxedStrategy<(RawPath, &'static str)> {
     let mut options: Vec<SBoxedStrategy<(RawPath, &'static str)>> = vec![
-        stem().prop_map(|s| (RawPath::from(format!("{s} copy (1).bin")), "space-name")).sboxed(),
-        stem().prop_map(|s| (RawPath::from(format!("caf\u{e9}-{s}.txt")), "unicode-name")).sboxed(),
-        stem().prop_map(|s| (RawPath::from(format!("cafe\u{301}-{s}.txt")), "unicode-name")).sboxed(),
-        stem().prop_map(|s| (RawPath::from(format!("\u{6a21}\u{578b}-{s}.bin")), "unicode-name")).sboxed(),
-        (stem(), 0x80u8..=0xff).prop_map(|(s, b)| (RawPath::new([s.as_bytes(), &[b], b".bin"].concat()), "non-utf8-name")).sboxed(),
-        stem().prop_map(|s| (RawPath::from(format!("{s}\nsecond-line.txt")), "newline-name")).sboxed(),
-        (101usize..=255).prop_map(|n| (RawPath::from("n".repeat(n - 4) + ".bin"), "long-name")).sboxed(),
-        (1usize..4, 60usize..250).prop_map(|(k, n)| {
-            let dirs: Vec<String> = (0..k).map(|i| format!("{i}{}", "d".repeat(n))).collect();
-            (RawPath::from(format!("{}/{}.bin", dirs.join("/"), "f".repeat(n.min(200)))), "long-path")
-        }).sboxed(),
+        stem()
+            .prop_map(|s| (RawPath::from(format!("{s} copy (1).bin")), "space-name"))
+            .sboxed(),
+        stem()
+            .prop_map(|s| (RawPath::from(format!("caf\u{e9}-{s}.txt")), "unicode-name"))
+            .sboxed(),
+        stem()
+            .prop_map(|s| {
+                (
+                    RawPath::from(format!("cafe\u{301}-{s}.txt")),
+                    "unicode-name",
+                )
+            })
+            .sboxed(),
+        stem()
+            .prop_map(|s| {
+                (
+                    RawPath::from(format!("\u{6a21}\u{578b}-{s}.bin")),
+                    "unicode-name",
+                )
+            })
+            .sboxed(),
+        (stem(), 0x80u8..=0xff)
+            .prop_map(|(s, b)| {
+                (
+                    RawPath::new([s.as_bytes(), &[b], b".bin"].concat()),
+                    "non-utf8-name",
+                )
+            })
+            .sboxed(),
+        stem()
+            .prop_map(|s| {
+                (
+                    RawPath::from(format!("{s}\nsecond-line.txt")),
+                    "newline-name",
+                )
+            })
+            .sboxed(),
+        (101usize..=255)
+            .prop_map(|n| (RawPath::from("n".repeat(n - 4) + ".bin"), "long-name"))
+            .sboxed(),
+        (1usize..4, 60usize..250)
+            .prop_map(|(k, n)| {
+                let dirs: Vec<String> = (0..k).map(|i| format!("{i}{}", "d".repeat(n))).collect();
+                (
+                    RawPath::from(format!("{}/{}.bin", dirs.join("/"), "f".repeat(n.min(200)))),
+                    "long-path",
+                )
+            })
+            .sboxed(),
     ];
     if deep {
         options.push(
@@ -264,101 +375,362 @@ fn pitfall(cfg: &StrategyConfig) -> SBoxedStrategy<Piece> {
     let large = cfg.large_files;
     let mut pieces: Vec<(u32, SBoxedStrategy<Piece>)> = vec![
         // torch.save('./model.pt'): the model lands in the working dir (or /tmp, or output).
-        (3, (model_save(), seed(), 0u64..8192, select(vec![Root::Cwd, Root::Tmp, Root::Output]))
-            .prop_map(|((f, name), s, n, root)| piece(&["model-saved-outside"], vec![Entry::file(root, name, Content::format(f, s, n))]))
-            .sboxed()),
+        (
+            3,
+            (
+                model_save(),
+                seed(),
+                0u64..8192,
+                select(vec![Root::Cwd, Root::Tmp, Root::Output]),
+            )
+                .prop_map(|((f, name), s, n, root)| {
+                    piece(
+                        &["model-saved-outside"],
+                        vec![Entry::file(root, name, Content::format(f, s, n))],
+                    )
+                })
+                .sboxed(),
+        ),
         // A SavedModel exported without a version dir, or with parts missing.
-        (1, (seed(), stem(), 0u8..3)
-            .prop_map(|(s, name, variant)| match variant {
-                0 => piece(&["savedmodel-unversioned"], tf_savedmodel(&format!("export/{name}"), s, 64, true, true)),
-                1 => piece(&["savedmodel-incomplete"], tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, true, false)),
-                _ => piece(&["savedmodel-incomplete"], tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, false, true)),
-            })
-            .sboxed()),
+        (
+            1,
+            (seed(), stem(), 0u8..3)
+                .prop_map(|(s, name, variant)| match variant {
+                    0 => piece(
+                        &["savedmodel-unversioned"],
+                        tf_savedmodel(&format!("export/{name}"), s, 64, true, true),
+                    ),
+                    1 => piece(
+                        &["savedmodel-incomplete"],
+                        tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, true, false),
+                    ),
+                    _ => piece(
+                        &["savedmodel-incomplete"],
+                        tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, false, true),
+                    ),
+                })
+                .sboxed(),
+        ),
         // Empty and nested empty dirs.
-        (2, (stem(), 1usize..4)
-            .prop_map(move |(s, depth)| {
-                let p: Vec<String> = (0..depth).map(|i| format!("{s}{i}")).collect();
-                piece(&["empty-dir"], vec![Entry::dir(m, p.join("/"))])
-            })
-            .sboxed()),
+        (
+            2,
+            (stem(), 1usize..4)
+                .prop_map(move |(s, depth)| {
+                    let p: Vec<String> = (0..depth).map(|i| format!("{s}{i}")).collect();
+                    piece(&["empty-dir"], vec![Entry::dir(m, p.join("/"))])
+                })
+                .sboxed(),
+        ),
         // Dotfiles and dot dirs.
-        (2, (stem(), seed(), any::<bool>())
-            .prop_map(move |(s, sd, in_dir)| {
-                let path = if in_dir { format!(".{s}/config") } else { format!(".{s}") };
-                piece(&["dotfile"], vec![Entry::file(m, path, Content::random(sd, 32))])
-            })
-            .sboxed()),
+        (
+            2,
+            (stem(), seed(), any::<bool>())
+                .prop_map(move |(s, sd, in_dir)| {
+                    let path = if in_dir {
+                        format!(".{s}/config")
+                    } else {
+                        format!(".{s}")
+                    };
+                    piece(
+                        &["dotfile"],
+                        vec![Entry::file(m, path, Content::random(sd, 32))],
+                    )
+                })
+                .sboxed(),
+        ),
         // Odd names.
-        (3, (odd_name(cfg.deep_paths), seed(), 0u64..512)
-            .prop_map(move |((name, label), s, n)| piece(&[label], vec![Entry::file(m, name, Content::random(s, n))]))
-            .sboxed()),
+        (
+            3,
+            (odd_name(cfg.deep_paths), seed(), 0u64..512)
+                .prop_map(move |((name, label), s, n)| {
+                    piece(&[label], vec![Entry::file(m, name, Content::random(s, n))])
+                })
+                .sboxed(),
+        ),
         // Files of many sizes, exec bits, JSON.
-        (3, (stem(), seed(), size(large), any::<bool>(), prop_oneof![Just(Fill::Random), Just(Fill::Floats), Just(Fill::Zeros), Just(Fill::Text)])
-            .prop_map(move |(s, sd, n, exec, fill)| {
-                let mut labels = vec![];
-                if n > 65_536 { labels.push("large-file"); }
-                if n == 0 { labels.push("empty-file"); }
-                if exec { labels.push("exec-bit"); }
-                let e = Entry::file(m, format!("{s}.bin"), Content::Seeded { seed: sd, size: n, fill }).with_mode(if exec { 0o755 } else { 0o644 });
-                Piece { labels, entries: vec![e] }
-            })
-            .sboxed()),
-        (1, (stem(), seed())
-            .prop_map(move |(s, sd)| piece(&["json-file"], vec![Entry::file(m, format!("{s}.json"), Content::Text(format!("{{\"seed\": {sd}, \"ok\": true}}\n")))]))
-            .sboxed()),
+        (
+            3,
+            (
+                stem(),
+                seed(),
+                size(large),
+                any::<bool>(),
+                prop_oneof![
+                    Just(Fill::Random),
+                    Just(Fill::Floats),
+                    Just(Fill::Zeros),
+                    Just(Fill::Text)
+                ],
+            )
+                .prop_map(move |(s, sd, n, exec, fill)| {
+                    let mut labels = vec![];
+                    if n > 65_536 {
+                        labels.push("large-file");
+                    }
+                    if n == 0 {
+                        labels.push("empty-file");
+                    }
+                    if exec {
+                        labels.push("exec-bit");
+                    }
+                    let e = Entry::file(
+                        m,
+                        format!("{s}.bin"),
+                        Content::Seeded {
+                            seed: sd,
+                            size: n,
+                            fill,
+                        },
+                    )
+                    .with_mode(if exec { 0o755 } else { 0o644 });
+                    Piece {
+                        labels,
+                        entries: vec![e],
+                    }
+                })
+                .sboxed(),
+        ),
+        (
+            1,
+            (stem(), seed())
+                .prop_map(move |(s, sd)| {
+                    piece(
+                        &["json-file"],
+                        vec![Entry::file(
+                            m,
+                            format!("{s}.json"),
+                            Content::Text(format!("{{\"seed\": {sd}, \"ok\": true}}\n")),
+                        )],
+                    )
+                })
+                .sboxed(),
+        ),
         // Symlinks: inside (to an existing file), outside (escaping), dangling.
-        (2, (stem(), seed(), any::<bool>())
-            .prop_map(move |(s, sd, in_dir)| {
-                let (link, target) = if in_dir { (format!("links/{s}-link"), format!("../{s}.dat")) } else { (format!("{s}-link"), format!("{s}.dat")) };
-                piece(&["symlink-inside"], vec![Entry::file(m, format!("{s}.dat"), Content::random(sd, 100)), Entry::symlink(m, link, target)])
-            })
-            .sboxed()),
-        (2, (stem(), seed(), 0u8..3)
-            .prop_map(move |(s, sd, variant)| match variant {
-                0 => piece(&["symlink-escape"], vec![
-                    Entry::file(Root::Outside, format!("{s}.secret"), Content::random(sd, 64)),
-                    Entry::symlink(m, format!("{s}-out"), format!("../../../outside/{s}.secret")),
-                ]),
-                1 => piece(&["symlink-escape"], vec![
-                    Entry::file(Root::Input, format!("{s}.csv"), Content::Seeded { seed: sd, size: 200, fill: Fill::Text }),
-                    Entry::symlink(m, format!("{s}-data"), format!("../input/data/train/{s}.csv")),
-                ]),
-                _ => piece(&["symlink-escape"], vec![Entry::symlink(m, format!("{s}-abs"), "/nonexistent-packtest-target/x")]),
-            })
-            .sboxed()),
-        (2, stem().prop_map(move |s| piece(&["dangling-symlink"], vec![Entry::symlink(m, format!("{s}-dangling"), format!("{s}-missing.bin"))])).sboxed()),
-        (2, (stem(), seed()).prop_map(move |(s, sd)| piece(&["hardlink"], vec![
-            Entry::file(m, format!("{s}.w"), Content::random(sd, 300)),
-            Entry::hardlink(m, format!("{s}.w.link"), format!("{s}.w")),
-        ])).sboxed()),
+        (
+            2,
+            (stem(), seed(), any::<bool>())
+                .prop_map(move |(s, sd, in_dir)| {
+                    let (link, target) = if in_dir {
+                        (format!("links/{s}-link"), format!("../{s}.dat"))
+                    } else {
+                        (format!("{s}-link"), format!("{s}.dat"))
+                    };
+                    piece(
+                        &["symlink-inside"],
+                        vec![
+                            Entry::file(m, format!("{s}.dat"), Content::random(sd, 100)),
+                            Entry::symlink(m, link, target),
+                        ],
+                    )
+                })
+                .sboxed(),
+        ),
+        (
+            2,
+            (stem(), seed(), 0u8..3)
+                .prop_map(move |(s, sd, variant)| match variant {
+                    0 => piece(
+                        &["symlink-escape"],
+                        vec![
+                            Entry::file(
+                                Root::Outside,
+                                format!("{s}.secret"),
+                                Content::random(sd, 64),
+                            ),
+                            Entry::symlink(
+                                m,
+                                format!("{s}-out"),
+                                format!("../../../outside/{s}.secret"),
+                            ),
+                        ],
+                    ),
+                    1 => piece(
+                        &["symlink-escape"],
+                        vec![
+                            Entry::file(
+                                Root::Input,
+                                format!("{s}.csv"),
+                                Content::Seeded {
+                                    seed: sd,
+                                    size: 200,
+                                    fill: Fill::Text,
+                                },
+                            ),
+                            Entry::symlink(
+                                m,
+                                format!("{s}-data"),
+                                format!("../input/data/train/{s}.csv"),
+                            ),
+                        ],
+                    ),
+                    _ => piece(
+                        &["symlink-escape"],
+                        vec![Entry::symlink(
+                            m,
+                            format!("{s}-abs"),
+                            "/nonexistent-packtest-target/x",
+                        )],
+                    ),
+                })
+                .sboxed(),
+        ),
+        (
+            2,
+            stem()
+                .prop_map(move |s| {
+                    piece(
+                        &["dangling-symlink"],
+                        vec![Entry::symlink(
+                            m,
+                            format!("{s}-dangling"),
+                            format!("{s}-missing.bin"),
+                        )],
+                    )
+                })
+                .sboxed(),
+        ),
+        (
+            2,
+            (stem(), seed())
+                .prop_map(move |(s, sd)| {
+                    piece(
+                        &["hardlink"],
+                        vec![
+                            Entry::file(m, format!("{s}.w"), Content::random(sd, 300)),
+                            Entry::hardlink(m, format!("{s}.w.link"), format!("{s}.w")),
+                        ],
+                    )
+                })
+                .sboxed(),
+        ),
         // Checkpoints and output data beside the model, never in it.
-        (2, (seed(), 1u32..5).prop_map(|(s, k)| {
-            let e = (0..k).map(|i| Entry::file(Root::Checkpoints, format!("checkpoint-{}/model.pt", (i + 1) * 100), Content::format(ModelFormat::TorchZip, s + u64::from(i), 128))).collect();
-            piece(&["checkpoints-beside-model"], e)
-        }).sboxed()),
-        (2, seed().prop_map(|s| piece(&["output-data"], vec![
-            Entry::file(Root::Output, "metrics.json", Content::Text(format!("{{\"loss\": 0.{s}}}\n"))),
-            Entry::file(Root::Output, "predictions.csv", Content::Seeded { seed: s, size: 500, fill: Fill::Text }),
-        ])).sboxed()),
+        (
+            2,
+            (seed(), 1u32..5)
+                .prop_map(|(s, k)| {
+                    let e = (0..k)
+                        .map(|i| {
+                            Entry::file(
+                                Root::Checkpoints,
+                                format!("checkpoint-{}/model.pt", (i + 1) * 100),
+                                Content::format(ModelFormat::TorchZip, s + u64::from(i), 128),
+                            )
+                        })
+                        .collect();
+                    piece(&["checkpoints-beside-model"], e)
+                })
+                .sboxed(),
+        ),
+        (
+            2,
+            seed()
+                .prop_map(|s| {
+                    piece(
+                        &["output-data"],
+                        vec![
+                            Entry::file(
+                                Root::Output,
+                                "metrics.json",
+                                Content::Text(format!("{{\"loss\": 0.{s}}}\n")),
+                            ),
+                            Entry::file(
+                                Root::Output,
+                                "predictions.csv",
+                                Content::Seeded {
+                                    seed: s,
+                                    size: 500,
+                                    fill: Fill::Text,
+                                },
+                            ),
+                        ],
+                    )
+                })
+                .sboxed(),
+        ),
         // Bloat and leftovers inside the model dir (warnings, never errors).
-        (1, seed().prop_map(move |s| piece(&["checkpoints-in-model-dir"], vec![
-            Entry::file(m, "checkpoint-500/optimizer.pt", Content::format(ModelFormat::TorchZip, s, 256)),
-        ])).sboxed()),
-        (1, seed().prop_map(move |s| piece(&["archive-in-model-dir"], vec![
-            Entry::file(m, "model.tar.gz", Content::random(s, 64)),
-        ])).sboxed()),
-        (1, Just(()).prop_map(move |_| piece(&["zero-byte-model-file"], vec![
-            Entry::file(m, "pytorch_model.bin", Content::Text(String::new())),
-        ])).sboxed()),
-        (1, stem().prop_map(move |s| piece(&["junk-files"], vec![
-            Entry::file(m, format!("__pycache__/{s}.cpython-311.pyc"), Content::Bytes(vec![0xa7, 0x0d, 0x0d, 0x0a])),
-            Entry::dir(m, ".ipynb_checkpoints"),
-        ])).sboxed()),
+        (
+            1,
+            seed()
+                .prop_map(move |s| {
+                    piece(
+                        &["checkpoints-in-model-dir"],
+                        vec![Entry::file(
+                            m,
+                            "checkpoint-500/optimizer.pt",
+                            Content::format(ModelFormat::TorchZip, s, 256),
+                        )],
+                    )
+                })
+                .sboxed(),
+        ),
+        (
+            1,
+            seed()
+                .prop_map(move |s| {
+                    piece(
+                        &["archive-in-model-dir"],
+                        vec![Entry::file(m, "model.tar.gz", Content::random(s, 64))],
+                    )
+                })
+                .sboxed(),
+        ),
+        (
+            1,
+            Just(())
+                .prop_map(move |_| {
+                    piece(
+                        &["zero-byte-model-file"],
+                        vec![Entry::file(
+                            m,
+                            "pytorch_model.bin",
+                            Content::Text(String::new()),
+                        )],
+                    )
+                })
+                .sboxed(),
+        ),
+        (
+            1,
+            stem()
+                .prop_map(move |s| {
+                    piece(
+                        &["junk-files"],
+                        vec![
+                            Entry::file(
+                                m,
+                                format!("__pycache__/{s}.cpython-311.pyc"),
+                                Content::Bytes(vec![0xa7, 0x0d, 0x0d, 0x0a]),
+                            ),
+                            Entry::dir(m, ".ipynb_checkpoints"),
+                        ],
+                    )
+                })
+                .sboxed(),
+        ),
     ];
     if cfg.special_files {
-        pieces.push((1, stem().prop_map(move |s| piece(&["special-file", "fifo"], vec![Entry::fifo(m, format!("{s}.pipe"))])).sboxed()));
-        pieces.push((1, stem().prop_map(move |s| piece(&["special-file", "socket"], vec![Entry::socket(m, format!("{s}.sock"))])).sboxed()));
+        pieces.push((
+            1,
+            stem()
+                .prop_map(move |s| {
+                    piece(
+                        &["special-file", "fifo"],
+                        vec![Entry::fifo(m, format!("{s}.pipe"))],
+                    )
+                })
+                .sboxed(),
+        ));
+        pieces.push((
+            1,
+            stem()
+                .prop_map(move |s| {
+                    piece(
+                        &["special-file", "socket"],
+                        vec![Entry::socket(m, format!("{s}.sock"))],
+                    )
+                })
+                .sboxed(),
+        ));
     }
     proptest::strategy::Union::new_weighted(pieces).sboxed()
 }
@@ -377,7 +749,10 @@ fn nest(layout: &mut Layout, dir: &str) {
                     *target = RawPath::new([b"../".as_slice(), target.as_bytes()].concat());
                 }
             }
-            EntryKind::Hardlink { target_root: Root::Model, target } => {
+            EntryKind::Hardlink {
+                target_root: Root::Model,
+                target,
+            } => {
                 *target = RawPath::from(dir).join(target.as_bytes());
             }
             _ => {}
@@ -386,7 +761,11 @@ fn nest(layout: &mut Layout, dir: &str) {
 }
 
 /// Assembles pieces into a layout. Pieces that collide with earlier ones are dropped whole.
-pub fn assemble(profile: Option<Piece>, pitfalls: Vec<Piece>, nest_under: Option<String>) -> Layout {
+pub fn assemble(
+    profile: Option<Piece>,
+    pitfalls: Vec<Piece>,
+    nest_under: Option<String>,
+) -> Layout {
     let mut layout = Layout::new().with(Entry::file(
         Root::Cwd,
         "train.py",
@@ -405,14 +784,18 @@ pub fn assemble(profile: Option<Piece>, pitfalls: Vec<Piece>, nest_under: Option
     if let Some(dir) = nest_under {
         if layout.in_root(Root::Model).next().is_some() {
             nest(&mut layout, &dir);
-            layout.labels.insert(crate::layout::Label::new("extra-top-folder"));
+            layout
+                .labels
+                .insert(crate::layout::Label::new("extra-top-folder"));
         }
     }
     let has_file = layout
         .in_root(Root::Model)
         .any(|e| matches!(e.kind, EntryKind::File { .. } | EntryKind::Hardlink { .. }));
     if !has_file {
-        layout.labels.insert(crate::layout::Label::new("empty-model-dir"));
+        layout
+            .labels
+            .insert(crate::layout::Label::new("empty-model-dir"));
     }
     layout
 }
@@ -428,7 +811,14 @@ pub fn job_layout_with(cfg: StrategyConfig) -> SBoxedStrategy<Layout> {
     (
         option::weighted(0.92, profile),
         vec(pitfall(&cfg), 0..=cfg.max_pitfalls),
-        option::weighted(0.08, select(vec!["model".to_string(), "output".to_string(), "my-job-2024".to_string()])),
+        option::weighted(
+            0.08,
+            select(vec![
+                "model".to_string(),
+                "output".to_string(),
+                "my-job-2024".to_string(),
+            ]),
+        ),
     )
         .prop_map(|(p, pits, n)| assemble(p, pits, n))
         .sboxed()
@@ -436,7 +826,9 @@ pub fn job_layout_with(cfg: StrategyConfig) -> SBoxedStrategy<Layout> {
 
 /// Correct layouts of one profile: no pitfall pieces at all.
 pub fn clean_layout(profile: Profile) -> SBoxedStrategy<Layout> {
-    profile_piece(profile).prop_map(|p| assemble(Some(p), Vec::new(), None)).sboxed()
+    profile_piece(profile)
+        .prop_map(|p| assemble(Some(p), Vec::new(), None))
+        .sboxed()
 }
 
 #[cfg(test)]
@@ -445,7 +837,10 @@ mod tests {
     use proptest::test_runner::{Config, TestRng, TestRunner};
 
     fn runner(seed: u8) -> TestRunner {
-        TestRunner::new_with_rng(Config::default(), TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &[seed; 32]))
+        TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &[seed; 32]),
+        )
     }
 
     #[test]
@@ -476,10 +871,39 @@ mod tests {
         let s = job_layout();
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..1500 {
-            seen.extend(s.new_tree(&mut r).unwrap().current().labels.into_iter().map(|l| l.0));
+            seen.extend(
+                s.new_tree(&mut r)
+                    .unwrap()
+                    .current()
+                    .labels
+                    .into_iter()
+                    .map(|l| l.0),
+            );
         }
-        for want in ["model-saved-outside", "savedmodel-unversioned", "savedmodel-incomplete", "symlink-escape", "dangling-symlink", "special-file", "empty-model-dir", "long-name", "non-utf8-name", "newline-name", "deep-path", "hardlink", "large-file", "exec-bit", "empty-dir", "dotfile", "extra-top-folder", "unicode-name"] {
-            assert!(seen.contains(want), "label {want} never generated; saw {seen:?}");
+        for want in [
+            "model-saved-outside",
+            "savedmodel-unversioned",
+            "savedmodel-incomplete",
+            "symlink-escape",
+            "dangling-symlink",
+            "special-file",
+            "empty-model-dir",
+            "long-name",
+            "non-utf8-name",
+            "newline-name",
+            "deep-path",
+            "hardlink",
+            "large-file",
+            "exec-bit",
+            "empty-dir",
+            "dotfile",
+            "extra-top-folder",
+            "unicode-name",
+        ] {
+            assert!(
+                seen.contains(want),
+                "label {want} never generated; saw {seen:?}"
+            );
         }
     }
 
@@ -487,7 +911,10 @@ mod tests {
     fn a_long_name_failure_shrinks_to_about_one_entry() {
         let mut r = runner(4);
         let result = r.run(&job_layout(), |l| {
-            let bad = l.entries.iter().any(|e| e.root == Root::Model && e.path.file_name().len() > 100);
+            let bad = l
+                .entries
+                .iter()
+                .any(|e| e.root == Root::Model && e.path.file_name().len() > 100);
             prop_assert!(!bad);
             Ok(())
         });
@@ -507,8 +934,23 @@ mod tests {
             .with(Entry::file(Root::Model, "a.dat", Content::Text("x".into())))
             .with(Entry::symlink(Root::Model, "links/in", "../a.dat"));
         nest(&mut l, "model");
-        let target = |p: &str| l.entries.iter().find(|e| e.path.as_bytes() == p.as_bytes()).map(|e| e.kind.clone());
-        assert_eq!(target("model/out"), Some(EntryKind::Symlink { target: "../../../../outside/x".into() }));
-        assert_eq!(target("model/links/in"), Some(EntryKind::Symlink { target: "../a.dat".into() }));
+        let target = |p: &str| {
+            l.entries
+                .iter()
+                .find(|e| e.path.as_bytes() == p.as_bytes())
+                .map(|e| e.kind.clone())
+        };
+        assert_eq!(
+            target("model/out"),
+            Some(EntryKind::Symlink {
+                target: "../../../../outside/x".into()
+            })
+        );
+        assert_eq!(
+            target("model/links/in"),
+            Some(EntryKind::Symlink {
+                target: "../a.dat".into()
+            })
+        );
     }
 }

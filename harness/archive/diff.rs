@@ -171,7 +171,11 @@ impl Diff {
 
 fn sandbox_io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError {
     let path: PathBuf = path.to_owned();
-    move |source| SandboxError::Io { action, path, source }
+    move |source| SandboxError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 impl DiskTree {
@@ -185,7 +189,10 @@ impl DiskTree {
         for entry in walker {
             let entry = entry.map_err(|e| SandboxError::Io {
                 action: "walk",
-                path: e.path().map(Path::to_path_buf).unwrap_or_else(|| model_dir.to_owned()),
+                path: e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| model_dir.to_owned()),
                 source: e.into(),
             })?;
             let path = entry.path();
@@ -214,7 +221,9 @@ impl DiskTree {
                 (None, 0)
             };
             let target = if kind == DiskKind::Symlink {
-                Some(RawPath::from_path(&fs::read_link(path).map_err(sandbox_io("read link", path))?))
+                Some(RawPath::from_path(
+                    &fs::read_link(path).map_err(sandbox_io("read link", path))?,
+                ))
             } else {
                 None
             };
@@ -226,7 +235,8 @@ impl DiskTree {
                     size,
                     sha256,
                     target,
-                    inode: (kind == DiskKind::File && meta.nlink() > 1).then(|| (meta.dev(), meta.ino())),
+                    inode: (kind == DiskKind::File && meta.nlink() > 1)
+                        .then(|| (meta.dev(), meta.ino())),
                 },
             );
         }
@@ -247,7 +257,10 @@ impl DiskTree {
                 MemberKind::File => m.sha256,
                 MemberKind::Hardlink => {
                     let t = normalize_name(m.link_target.as_ref()?.as_bytes());
-                    members.get(&t).filter(|t| t.kind == MemberKind::File).and_then(|t| t.sha256)
+                    members
+                        .get(&t)
+                        .filter(|t| t.kind == MemberKind::File)
+                        .and_then(|t| t.sha256)
                 }
                 _ => None,
             }
@@ -256,7 +269,10 @@ impl DiskTree {
         for (path, d) in &self.entries {
             let Some(m) = members.get(path) else {
                 if d.kind != DiskKind::Socket {
-                    items.push(DiffItem::Missing { path: path.clone(), kind: d.kind });
+                    items.push(DiffItem::Missing {
+                        path: path.clone(),
+                        kind: d.kind,
+                    });
                 }
                 continue;
             };
@@ -265,7 +281,11 @@ impl DiskTree {
                 other => other.member_kind() == Some(m.kind),
             };
             if !kind_ok {
-                items.push(DiffItem::Kind { path: path.clone(), expected: d.kind, found: m.kind.name() });
+                items.push(DiffItem::Kind {
+                    path: path.clone(),
+                    expected: d.kind,
+                    found: m.kind.name(),
+                });
                 continue;
             }
             match d.kind {
@@ -279,12 +299,17 @@ impl DiskTree {
                     }
                     let exec_found = if m.kind == MemberKind::Hardlink {
                         let t = m.link_target.as_ref().map(|t| normalize_name(t.as_bytes()));
-                        t.and_then(|t| members.get(&t).map(|t| t.mode)).unwrap_or(m.mode)
+                        t.and_then(|t| members.get(&t).map(|t| t.mode))
+                            .unwrap_or(m.mode)
                     } else {
                         m.mode
                     };
                     if d.mode & 0o111 != exec_found & 0o111 {
-                        items.push(DiffItem::ExecBits { path: path.clone(), expected: d.mode, found: exec_found });
+                        items.push(DiffItem::ExecBits {
+                            path: path.clone(),
+                            expected: d.mode,
+                            found: exec_found,
+                        });
                     }
                 }
                 DiskKind::Symlink => {
@@ -302,7 +327,10 @@ impl DiskTree {
         }
         for (path, m) in &members {
             if !self.entries.contains_key(*path) {
-                items.push(DiffItem::Extra { path: (*path).clone(), kind: m.kind.name() });
+                items.push(DiffItem::Extra {
+                    path: (*path).clone(),
+                    kind: m.kind.name(),
+                });
             }
         }
         Diff { items }

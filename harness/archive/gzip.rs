@@ -89,10 +89,12 @@ impl<R: BufRead> GzipReader<R> {
                 self.compressed_offset += buf.len() as u64;
                 Ok(())
             }
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(fail(ArchiveError::GzipTruncated {
-                offset: self.compressed_offset,
-                member: self.members,
-            })),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(fail(ArchiveError::GzipTruncated {
+                    offset: self.compressed_offset,
+                    member: self.members,
+                }))
+            }
             Err(e) => Err(e),
         }
     }

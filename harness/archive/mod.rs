@@ -474,16 +474,29 @@ impl Manifest {
             };
             if raw.starts_with(b"/") {
                 if raw != b"/" {
-                    push("absolute", "the name is absolute; extracting it writes outside the target dir".into());
+                    push(
+                        "absolute",
+                        "the name is absolute; extracting it writes outside the target dir".into(),
+                    );
                 }
             } else if raw.split(|b| *b == b'/').any(|c| c == b"..") {
-                push("parent-dir", "the name has a `..` component; extracting it can write outside the target dir".into());
+                push(
+                    "parent-dir",
+                    "the name has a `..` component; extracting it can write outside the target dir"
+                        .into(),
+                );
             }
             if raw.len() >= 2 && raw[0].is_ascii_alphabetic() && raw[1] == b':' {
-                push("windows-drive", "the name starts with a Windows drive letter".into());
+                push(
+                    "windows-drive",
+                    "the name starts with a Windows drive letter".into(),
+                );
             }
             if raw.contains(&b'\\') {
-                push("backslash", "the name has a backslash, a path separator on Windows".into());
+                push(
+                    "backslash",
+                    "the name has a backslash, a path separator on Windows".into(),
+                );
             }
             if let Some(t) = &m.link_target {
                 let escaped = match m.kind {
@@ -497,7 +510,10 @@ impl Manifest {
                 if escaped && !m.is_root_entry() {
                     push(
                         "link-escape",
-                        format!("the {} target `{t}` points outside the archive root", m.kind.name()),
+                        format!(
+                            "the {} target `{t}` points outside the archive root",
+                            m.kind.name()
+                        ),
                     );
                 }
             }
@@ -518,7 +534,13 @@ fn looks_like_tar(head: &[u8]) -> bool {
         let sum: u64 = head[..512]
             .iter()
             .enumerate()
-            .map(|(i, b)| if (148..156).contains(&i) { 32 } else { u64::from(*b) })
+            .map(|(i, b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    u64::from(*b)
+                }
+            })
             .sum();
         let field: String = head[148..156]
             .iter()

@@ -116,7 +116,11 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<BTreeMap<String, Vec<u8>>, Arch
     Ok(out)
 }
 
-fn pax_u64(pax: &BTreeMap<String, Vec<u8>>, key: &'static str, offset: u64) -> Result<Option<u64>, ArchiveError> {
+fn pax_u64(
+    pax: &BTreeMap<String, Vec<u8>>,
+    key: &'static str,
+    offset: u64,
+) -> Result<Option<u64>, ArchiveError> {
     match pax.get(key) {
         None => Ok(None),
         Some(v) => std::str::from_utf8(v)
@@ -125,7 +129,10 @@ fn pax_u64(pax: &BTreeMap<String, Vec<u8>>, key: &'static str, offset: u64) -> R
             .map(Some)
             .ok_or_else(|| ArchiveError::PaxRecord {
                 offset,
-                reason: format!("`{key}={}` is not a non-negative integer", String::from_utf8_lossy(v)),
+                reason: format!(
+                    "`{key}={}` is not a non-negative integer",
+                    String::from_utf8_lossy(v)
+                ),
             }),
     }
 }
@@ -173,7 +180,12 @@ impl<'a> TarParser<'a> {
     }
 
     /// Reads `size` data bytes plus padding, hashing them if `hash`.
-    fn data(&mut self, size: u64, hash: bool, path: &[u8]) -> Result<Option<[u8; 32]>, ArchiveError> {
+    fn data(
+        &mut self,
+        size: u64,
+        hash: bool,
+        path: &[u8],
+    ) -> Result<Option<[u8; 32]>, ArchiveError> {
         let mut h = hash.then(Sha256::new);
         let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
         let mut left = padded;
@@ -183,7 +195,9 @@ impl<'a> TarParser<'a> {
                 Ok(0) => return Err(self.truncated(Some(path))),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(self.truncated(Some(path))),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(self.truncated(Some(path)))
+                }
                 Err(e) => return Err(ArchiveError::from_io(e)),
             };
             if let Some(h) = h.as_mut() {
@@ -215,7 +229,9 @@ impl<'a> TarParser<'a> {
                 Ok(0) => return Err(self.truncated(None)),
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(self.truncated(None)),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(self.truncated(None))
+                }
                 Err(e) => return Err(ArchiveError::from_io(e)),
             }
         }
@@ -240,10 +256,13 @@ impl<'a> TarParser<'a> {
                 });
             }
             if hdr.iter().all(|b| *b == 0) {
-                if !self.block(&mut hdr, None).map_err(|_| ArchiveError::MissingEndMarker {
-                    offset: self.offset,
-                    zero_blocks: 1,
-                })? {
+                if !self
+                    .block(&mut hdr, None)
+                    .map_err(|_| ArchiveError::MissingEndMarker {
+                        offset: self.offset,
+                        zero_blocks: 1,
+                    })?
+                {
                     return Err(ArchiveError::MissingEndMarker {
                         offset: self.offset,
                         zero_blocks: 1,
@@ -263,12 +282,24 @@ impl<'a> TarParser<'a> {
             let unsigned: u64 = hdr
                 .iter()
                 .enumerate()
-                .map(|(i, b)| if (148..156).contains(&i) { 32 } else { u64::from(*b) })
+                .map(|(i, b)| {
+                    if (148..156).contains(&i) {
+                        32
+                    } else {
+                        u64::from(*b)
+                    }
+                })
                 .sum();
             let signed: i64 = hdr
                 .iter()
                 .enumerate()
-                .map(|(i, b)| if (148..156).contains(&i) { 32 } else { i64::from(*b as i8) })
+                .map(|(i, b)| {
+                    if (148..156).contains(&i) {
+                        32
+                    } else {
+                        i64::from(*b as i8)
+                    }
+                })
                 .sum();
             if stored != unsigned && stored as i64 != signed {
                 return Err(ArchiveError::HeaderChecksum {
@@ -444,13 +475,19 @@ mod tests {
         assert_eq!(parse_number(&big, "size", 0).unwrap(), 261);
         let mut neg = [0xffu8; 12];
         neg[11] = 0xfe;
-        assert!(matches!(parse_number(&neg, "size", 0), Err(ArchiveError::BadNumber { .. })));
-        assert!(matches!(parse_number(b"12x4", "size", 0), Err(ArchiveError::BadNumber { .. })));
+        assert!(matches!(
+            parse_number(&neg, "size", 0),
+            Err(ArchiveError::BadNumber { .. })
+        ));
+        assert!(matches!(
+            parse_number(b"12x4", "size", 0),
+            Err(ArchiveError::BadNumber { .. })
+        ));
     }
 
     #[test]
     fn pax_records_parse_and_reject_lies() {
-        let recs = parse_pax(b"13 path=abc\n", 0).unwrap();
+        let recs = parse_pax(b"12 path=abc\n", 0).unwrap();
         assert_eq!(recs["path"], b"abc");
         assert!(parse_pax(b"99 path=abc\n", 0).is_err());
         assert!(parse_pax(b"x path=abc\n", 0).is_err());

@@ -164,8 +164,22 @@ impl SplitMix {
 }
 
 const WORDS: [&str; 16] = [
-    "the", "model", "weights", "tensor", "layer", "epoch", "loss", "gradient", "token", "batch",
-    "learning", "rate", "attention", "head", "bias", "norm",
+    "the",
+    "model",
+    "weights",
+    "tensor",
+    "layer",
+    "epoch",
+    "loss",
+    "gradient",
+    "token",
+    "batch",
+    "learning",
+    "rate",
+    "attention",
+    "head",
+    "bias",
+    "norm",
 ];
 
 /// Fills `buf` with the next bytes of a seeded stream.
@@ -211,7 +225,8 @@ impl Filler {
                 while i < buf.len() {
                     if self.pending.is_empty() {
                         let r = self.rng.next_u64();
-                        self.pending.extend_from_slice(WORDS[(r % 16) as usize].as_bytes());
+                        self.pending
+                            .extend_from_slice(WORDS[(r % 16) as usize].as_bytes());
                         self.pending
                             .push(if (r >> 8) % 12 == 0 { b'\n' } else { b' ' });
                     }
@@ -519,7 +534,8 @@ fn zip_central(out: &mut Vec<u8>, name: &[u8], crc: u32, len: u32, offset: u32) 
 /// `torch.save` output: `archive/data.pkl`, `archive/version`, then the tensor storage
 /// `archive/data/0` as the streamed payload, then the central directory.
 fn torch_zip(seed: u64, payload: u64) -> Parts {
-    let pkl: &[u8] = b"\x80\x02}q\x00X\x06\x00\x00\x00weightq\x01ctorch._utils\n_rebuild_tensor_v2\nq\x02.";
+    let pkl: &[u8] =
+        b"\x80\x02}q\x00X\x06\x00\x00\x00weightq\x01ctorch._utils\n_rebuild_tensor_v2\nq\x02.";
     let version: &[u8] = b"3\n";
     let mut crc = crc32fast::Hasher::new();
     // The storage CRC needs one pass over the seeded payload; it is regenerated, never stored.
@@ -548,9 +564,21 @@ fn torch_zip(seed: u64, payload: u64) -> Parts {
     let cd_start = head.len() as u64 + payload;
     let mut tail = Vec::new();
     for ((name, data), off) in files.iter().zip(&offsets) {
-        zip_central(&mut tail, name, crc32fast::hash(data), data.len() as u32, *off);
+        zip_central(
+            &mut tail,
+            name,
+            crc32fast::hash(data),
+            data.len() as u32,
+            *off,
+        );
     }
-    zip_central(&mut tail, b"archive/data/0", data_crc, payload as u32, data_off);
+    zip_central(
+        &mut tail,
+        b"archive/data/0",
+        data_crc,
+        payload as u32,
+        data_off,
+    );
     let cd_len = tail.len() as u32;
     tail.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
     tail.extend_from_slice(&[0, 0, 0, 0, 3, 0, 3, 0]);
@@ -588,7 +616,10 @@ mod tests {
 
     #[test]
     fn different_seeds_give_different_bytes() {
-        assert_ne!(Content::random(1, 64).to_vec(), Content::random(2, 64).to_vec());
+        assert_ne!(
+            Content::random(1, 64).to_vec(),
+            Content::random(2, 64).to_vec()
+        );
     }
 
     #[test]

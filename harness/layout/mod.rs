@@ -21,6 +21,6 @@ mod toml_form;
 pub use bytes::RawPath;
 pub use content::{Content, Fill, ModelFormat};
 pub use model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
-pub use sandbox::{Digest, Node, Sandbox, SandboxError};
 pub(crate) use sandbox::hash_file;
+pub use sandbox::{Digest, Node, Sandbox, SandboxError};
 pub use toml_form::{LayoutToml, LayoutTomlError};

@@ -261,7 +261,9 @@ pub enum LayoutError {
         path: RawPath,
     },
     /// The path has `.` or `..` or an empty component.
-    #[error("entry {index}: `{path}` has a `.`, `..` or empty component; write the normalized path")]
+    #[error(
+        "entry {index}: `{path}` has a `.`, `..` or empty component; write the normalized path"
+    )]
     UnnormalizedPath {
         /// Index of the entry.
         index: usize,

@@ -205,7 +205,7 @@ impl Sandbox {
                 }
             }
         }
-        dirs.sort_by(|a, b| b.0.as_os_str().len().cmp(&a.0.as_os_str().len()));
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.0.as_os_str().len()));
         for (path, mode) in dirs {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode))
                 .map_err(io_err("chmod", &path))?;
@@ -293,7 +293,12 @@ impl Sandbox {
             let c = cstring(path)?;
             // SAFETY: valid path and a two-element timespec array.
             let rc = unsafe {
-                libc::utimensat(libc::AT_FDCWD, c.as_ptr(), [t, t].as_ptr(), libc::AT_SYMLINK_NOFOLLOW)
+                libc::utimensat(
+                    libc::AT_FDCWD,
+                    c.as_ptr(),
+                    [t, t].as_ptr(),
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
             };
             if rc != 0 {
                 return Err(io_err("set mtime of", path)(io::Error::last_os_error()));
@@ -313,7 +318,11 @@ impl Drop for Sandbox {
 
 /// Best effort: lets removal descend into directories a layout made read-only.
 fn make_writable(root: &Path) {
-    for entry in walkdir::WalkDir::new(root).follow_links(false).into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+    {
         if entry.file_type().is_dir() {
             let _ = fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o755));
         }
@@ -463,38 +472,72 @@ mod tests {
     #[test]
     fn every_entry_kind_materializes_as_itself() {
         let layout = Layout::new()
-            .with(Entry::file(Root::Model, "d/w.safetensors", Content::format(ModelFormat::Safetensors, 1, 64)).with_mode(0o751))
+            .with(
+                Entry::file(
+                    Root::Model,
+                    "d/w.safetensors",
+                    Content::format(ModelFormat::Safetensors, 1, 64),
+                )
+                .with_mode(0o751),
+            )
             .with(Entry::dir(Root::Model, "empty").with_mode(0o700))
             .with(Entry::symlink(Root::Model, "link", "../../../outside/x"))
             .with(Entry::hardlink(Root::Model, "hl", "d/w.safetensors"))
             .with(Entry::fifo(Root::Model, "pipe").with_mode(0o600))
             .with(Entry::socket(Root::Model, "sock"))
-            .with(Entry::file(Root::Cwd, RawPath::new(b"bad\xff".to_vec()), Content::Text("x".into())));
+            .with(Entry::file(
+                Root::Cwd,
+                RawPath::new(b"bad\xff".to_vec()),
+                Content::Text("x".into()),
+            ));
         let sb = Sandbox::materialize(&layout).unwrap();
         let m = sb.model_dir();
         let meta = fs::symlink_metadata(m.join("d/w.safetensors")).unwrap();
         assert!(meta.is_file());
         assert_eq!(meta.mode() & 0o7777, 0o751);
-        assert_eq!(meta.len(), Content::format(ModelFormat::Safetensors, 1, 64).len());
+        assert_eq!(
+            meta.len(),
+            Content::format(ModelFormat::Safetensors, 1, 64).len()
+        );
         assert_eq!(meta.nlink(), 2);
         let meta = fs::symlink_metadata(m.join("empty")).unwrap();
         assert!(meta.is_dir());
         assert_eq!(meta.mode() & 0o7777, 0o700);
-        assert_eq!(fs::read_link(m.join("link")).unwrap(), Path::new("../../../outside/x"));
+        assert_eq!(
+            fs::read_link(m.join("link")).unwrap(),
+            Path::new("../../../outside/x")
+        );
         let hl = fs::symlink_metadata(m.join("hl")).unwrap();
-        assert_eq!(hl.ino(), fs::symlink_metadata(m.join("d/w.safetensors")).unwrap().ino());
+        assert_eq!(
+            hl.ino(),
+            fs::symlink_metadata(m.join("d/w.safetensors"))
+                .unwrap()
+                .ino()
+        );
         let fifo = fs::symlink_metadata(m.join("pipe")).unwrap();
         assert!(fifo.file_type().is_fifo());
         assert_eq!(fifo.mode() & 0o7777, 0o600);
-        assert!(fs::symlink_metadata(m.join("sock")).unwrap().file_type().is_socket());
-        assert!(sb.cwd().join(std::ffi::OsStr::from_bytes(b"bad\xff")).is_file());
-        assert_eq!(fs::symlink_metadata(m.join("d")).unwrap().mode() & 0o7777, 0o755);
+        assert!(fs::symlink_metadata(m.join("sock"))
+            .unwrap()
+            .file_type()
+            .is_socket());
+        assert!(sb
+            .cwd()
+            .join(std::ffi::OsStr::from_bytes(b"bad\xff"))
+            .is_file());
+        assert_eq!(
+            fs::symlink_metadata(m.join("d")).unwrap().mode() & 0o7777,
+            0o755
+        );
     }
 
     #[test]
     fn materialize_refuses_a_malformed_layout() {
         let l = Layout::new().with(Entry::dir(Root::Model, "../up"));
-        assert!(matches!(Sandbox::materialize(&l), Err(SandboxError::Layout(_))));
+        assert!(matches!(
+            Sandbox::materialize(&l),
+            Err(SandboxError::Layout(_))
+        ));
     }
 
     #[test]
@@ -516,7 +559,12 @@ mod tests {
         assert_ne!(d1, sb.digest().unwrap());
         fs::remove_file(sb.model_dir().join("s")).unwrap();
         std::os::unix::fs::symlink("b", sb.model_dir().join("s")).unwrap();
-        assert!(sb.digest().unwrap().changes(&d1).iter().any(|c| c.contains("`opt/ml/model/s`")));
+        assert!(sb
+            .digest()
+            .unwrap()
+            .changes(&d1)
+            .iter()
+            .any(|c| c.contains("`opt/ml/model/s`")));
     }
 
     #[test]

@@ -234,7 +234,10 @@ impl From<&Content> for ContentToml {
 impl ContentToml {
     fn to_content(&self) -> Result<Content, String> {
         let seed = match &self.seed {
-            Some(s) => Some(s.to_u64().ok_or("`seed` must be a non-negative integer or a `0x…` string")?),
+            Some(s) => Some(
+                s.to_u64()
+                    .ok_or("`seed` must be a non-negative integer or a `0x…` string")?,
+            ),
             None => None,
         };
         match (&self.text, &self.hex, &self.format) {
@@ -278,13 +281,20 @@ impl TryFrom<&LayoutToml> for Layout {
             let mode = |default: u32| -> Result<u32, LayoutTomlError> {
                 match &e.mode {
                     None => Ok(default),
-                    Some(m) => u32::from_str_radix(m.trim_start_matches("0o"), 8)
-                        .map_err(|_| err(format!("mode `{m}` is not an octal string such as \"0644\""))),
+                    Some(m) => u32::from_str_radix(m.trim_start_matches("0o"), 8).map_err(|_| {
+                        err(format!(
+                            "mode `{m}` is not an octal string such as \"0644\""
+                        ))
+                    }),
                 }
             };
             let forbid = |field: &str, present: bool| -> Result<(), LayoutTomlError> {
                 if present {
-                    Err(err(format!("`{field}` does not apply to a {:?} entry", e.kind).to_lowercase()))
+                    Err(err(format!(
+                        "`{field}` does not apply to a {:?} entry",
+                        e.kind
+                    )
+                    .to_lowercase()))
                 } else {
                     Ok(())
                 }
@@ -315,7 +325,10 @@ impl TryFrom<&LayoutToml> for Layout {
                     forbid("mode", e.mode.is_some())?;
                     forbid("target_root", e.target_root.is_some())?;
                     EntryKind::Symlink {
-                        target: e.target.clone().ok_or_else(|| err("a symlink needs `target`".into()))?,
+                        target: e
+                            .target
+                            .clone()
+                            .ok_or_else(|| err("a symlink needs `target`".into()))?,
                     }
                 }
                 KindName::Hardlink => {
@@ -323,7 +336,10 @@ impl TryFrom<&LayoutToml> for Layout {
                     forbid("mode", e.mode.is_some())?;
                     EntryKind::Hardlink {
                         target_root: e.target_root.unwrap_or(e.root),
-                        target: e.target.clone().ok_or_else(|| err("a hard link needs `target`".into()))?,
+                        target: e
+                            .target
+                            .clone()
+                            .ok_or_else(|| err("a hard link needs `target`".into()))?,
                     }
                 }
                 KindName::Socket => {
@@ -370,12 +386,35 @@ mod tests {
     fn sample() -> Layout {
         Layout::new()
             .labeled("stray-save-cwd")
-            .with(Entry::file(Root::Model, "a b/ü.txt", Content::Text("hi\n".into())).with_mode(0o755))
-            .with(Entry::file(Root::Model, RawPath::new(b"bad\xff\n.bin".to_vec()), Content::Bytes(vec![0, 1, 255])))
-            .with(Entry::file(Root::Cwd, "model.pt", Content::format(ModelFormat::TorchZip, u64::MAX, 4096)))
-            .with(Entry::file(Root::Model, "w.bin", Content::Seeded { seed: 9, size: 77, fill: Fill::Floats }))
+            .with(
+                Entry::file(Root::Model, "a b/ü.txt", Content::Text("hi\n".into()))
+                    .with_mode(0o755),
+            )
+            .with(Entry::file(
+                Root::Model,
+                RawPath::new(b"bad\xff\n.bin".to_vec()),
+                Content::Bytes(vec![0, 1, 255]),
+            ))
+            .with(Entry::file(
+                Root::Cwd,
+                "model.pt",
+                Content::format(ModelFormat::TorchZip, u64::MAX, 4096),
+            ))
+            .with(Entry::file(
+                Root::Model,
+                "w.bin",
+                Content::Seeded {
+                    seed: 9,
+                    size: 77,
+                    fill: Fill::Floats,
+                },
+            ))
             .with(Entry::dir(Root::Model, "empty").with_mode(0o700))
-            .with(Entry::symlink(Root::Model, "out", "../../../outside/secret"))
+            .with(Entry::symlink(
+                Root::Model,
+                "out",
+                "../../../outside/secret",
+            ))
             .with(Entry::hardlink(Root::Model, "hl", "w.bin"))
             .with(Entry::fifo(Root::Model, "pipe"))
             .with(Entry::socket(Root::Model, "sock"))
@@ -391,9 +430,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_by_name() {
-        let err = Layout::from_toml("[[entry]]\nroot='model'\npath='a'\nkind='file'\ncolour='red'\n")
-            .unwrap_err()
-            .to_string();
+        let err =
+            Layout::from_toml("[[entry]]\nroot='model'\npath='a'\nkind='file'\ncolour='red'\n")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("colour"), "{err}");
     }
 
@@ -411,7 +451,11 @@ mod tests {
 
     #[test]
     fn loading_validates_the_layout() {
-        let err = Layout::from_toml("[[entry]]\nroot='model'\npath='../x'\nkind='dir'\n").unwrap_err();
-        assert!(matches!(err, LayoutTomlError::Invalid(LayoutError::UnnormalizedPath { .. })));
+        let err =
+            Layout::from_toml("[[entry]]\nroot='model'\npath='../x'\nkind='dir'\n").unwrap_err();
+        assert!(matches!(
+            err,
+            LayoutTomlError::Invalid(LayoutError::UnnormalizedPath { .. })
+        ));
     }
 }

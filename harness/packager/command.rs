@@ -42,7 +42,9 @@ pub struct CommandPackager {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CommandParseError {
     /// The template cannot be split into words.
-    #[error("cannot split the packager command `{template}` into words: {reason} (check the quotes)")]
+    #[error(
+        "cannot split the packager command `{template}` into words: {reason} (check the quotes)"
+    )]
     Split {
         /// The template.
         template: String,
@@ -50,7 +52,9 @@ pub enum CommandParseError {
         reason: String,
     },
     /// The template is empty.
-    #[error("the packager command is empty; give one such as 'tar -czf {{output}} -C {{model_dir}} .'")]
+    #[error(
+        "the packager command is empty; give one such as 'tar -czf {{output}} -C {{model_dir}} .'"
+    )]
     Empty,
     /// `{output}` is missing.
     #[error("the packager command `{template}` never mentions {{output}}, so packtest cannot tell it where to write; add {{output}} (and {{model_dir}}, or read $SM_MODEL_DIR)")]
@@ -96,7 +100,7 @@ impl CommandPackager {
                 let mut out = Vec::new();
                 let mut rest = w.as_str();
                 while let Some(pos) = rest.find('{') {
-                    out.extend_from_slice(rest[..pos].as_bytes());
+                    out.extend_from_slice(&rest.as_bytes()[..pos]);
                     let tail = &rest[pos..];
                     if let Some(t) = tail.strip_prefix("{model_dir}") {
                         out.extend_from_slice(job.model_dir.as_os_str().as_bytes());
@@ -146,7 +150,9 @@ fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
             }
         }
         if dropped > 0 {
-            kept.extend_from_slice(format!("\n[packtest: {dropped} more bytes dropped]\n").as_bytes());
+            kept.extend_from_slice(
+                format!("\n[packtest: {dropped} more bytes dropped]\n").as_bytes(),
+            );
         }
         kept
     })
@@ -197,7 +203,10 @@ impl Packager for CommandPackager {
             Ok(c) => c,
             Err(e) => {
                 return PackOutcome {
-                    exit: Exit::SpawnFailed(format!("`{}`: {e}", PathBuf::from(&argv[0]).display())),
+                    exit: Exit::SpawnFailed(format!(
+                        "`{}`: {e}",
+                        PathBuf::from(&argv[0]).display()
+                    )),
                     stdout: Vec::new(),
                     stderr: Vec::new(),
                     duration: start.elapsed(),
@@ -268,7 +277,8 @@ mod tests {
 
     #[test]
     fn placeholders_are_substituted_per_word_without_a_shell() {
-        let p = CommandPackager::parse("tar -czf {output} -C '{model_dir}' . --x={output}").unwrap();
+        let p =
+            CommandPackager::parse("tar -czf {output} -C '{model_dir}' . --x={output}").unwrap();
         let argv = p.argv_for(&job(Path::new("/s")));
         assert_eq!(argv[2], "/s/out.tar.gz");
         assert_eq!(argv[4], "/s/model dir");
@@ -277,9 +287,18 @@ mod tests {
 
     #[test]
     fn bad_templates_are_refused() {
-        assert_eq!(CommandPackager::parse("  ").unwrap_err(), CommandParseError::Empty);
-        assert!(matches!(CommandPackager::parse("tar 'x").unwrap_err(), CommandParseError::Split { .. }));
-        assert!(matches!(CommandPackager::parse("tar -C {model_dir}").unwrap_err(), CommandParseError::NoOutput { .. }));
+        assert_eq!(
+            CommandPackager::parse("  ").unwrap_err(),
+            CommandParseError::Empty
+        );
+        assert!(matches!(
+            CommandPackager::parse("tar 'x").unwrap_err(),
+            CommandParseError::Split { .. }
+        ));
+        assert!(matches!(
+            CommandPackager::parse("tar -C {model_dir}").unwrap_err(),
+            CommandParseError::NoOutput { .. }
+        ));
     }
 
     #[test]
@@ -291,25 +310,37 @@ mod tests {
         let t = Instant::now();
         let o = p.pack(&j);
         assert_eq!(o.exit, Exit::TimedOut);
-        assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            t.elapsed()
+        );
     }
 
     #[test]
     fn exit_codes_signals_and_stderr_are_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let o = CommandPackager::parse("sh -c 'echo oops >&2; exit 3' {output}").unwrap().pack(&job(dir.path()));
+        let o = CommandPackager::parse("sh -c 'echo oops >&2; exit 3' {output}")
+            .unwrap()
+            .pack(&job(dir.path()));
         assert_eq!(o.exit, Exit::Code(3));
         assert_eq!(o.stderr, b"oops\n");
-        let o = CommandPackager::parse("sh -c 'kill -9 $$' {output}").unwrap().pack(&job(dir.path()));
+        let o = CommandPackager::parse("sh -c 'kill -9 $$' {output}")
+            .unwrap()
+            .pack(&job(dir.path()));
         assert_eq!(o.exit, Exit::Signal(9));
-        let o = CommandPackager::parse("/nonexistent/packager {output}").unwrap().pack(&job(dir.path()));
+        let o = CommandPackager::parse("/nonexistent/packager {output}")
+            .unwrap()
+            .pack(&job(dir.path()));
         assert!(matches!(o.exit, Exit::SpawnFailed(_)));
     }
 
     #[test]
     fn output_is_capped() {
         let dir = tempfile::tempdir().unwrap();
-        let o = CommandPackager::parse("sh -c 'head -c 3000000 /dev/zero >&2' {output}").unwrap().pack(&job(dir.path()));
+        let o = CommandPackager::parse("sh -c 'head -c 3000000 /dev/zero >&2' {output}")
+            .unwrap()
+            .pack(&job(dir.path()));
         assert!(o.stderr.len() < OUTPUT_CAP + 100);
         assert!(String::from_utf8_lossy(&o.stderr).contains("more bytes dropped"));
     }

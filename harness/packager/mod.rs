@@ -141,7 +141,10 @@ where
 {
     /// Wraps a closure; an `Err` becomes exit code 1 with the message on stderr.
     pub fn new(name: impl Into<String>, f: F) -> Self {
-        FnPackager { name: name.into(), f }
+        FnPackager {
+            name: name.into(),
+            f,
+        }
     }
 }
 

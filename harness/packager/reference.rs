@@ -280,9 +280,10 @@ impl ReferencePackager {
             .tempfile_in(&out_dir)
             .map_err(write_err)?;
         let file = temp.as_file().try_clone().map_err(write_err)?;
-        let gz = GzBuilder::new()
-            .mtime(0)
-            .write(BufWriter::with_capacity(1 << 20, file), Compression::new(self.options.level.min(9)));
+        let gz = GzBuilder::new().mtime(0).write(
+            BufWriter::with_capacity(1 << 20, file),
+            Compression::new(self.options.level.min(9)),
+        );
         let mut builder = tar::Builder::new(gz);
         let mut stats = PackStats::default();
         // On error, `temp` drops and deletes the partial file; `builder`'s own end-of-archive
@@ -316,7 +317,10 @@ impl ReferencePackager {
         for entry in walker {
             let entry = entry.map_err(|e| PackError::Read {
                 action: "list",
-                path: e.path().map(Path::to_path_buf).unwrap_or_else(|| model_dir.to_owned()),
+                path: e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| model_dir.to_owned()),
                 source: e.into(),
             })?;
             let path = entry.path();
@@ -368,7 +372,9 @@ impl ReferencePackager {
                     source,
                 })?;
                 if !fmeta.is_file() || fmeta.ino() != meta.ino() {
-                    return Err(PackError::Replaced { path: path.to_owned() });
+                    return Err(PackError::Replaced {
+                        path: path.to_owned(),
+                    });
                 }
                 let size = fmeta.len();
                 let mut h = base_header(mode, EntryType::Regular);
@@ -379,15 +385,21 @@ impl ReferencePackager {
                     left: size,
                     expected: size,
                 };
-                builder.append_data(&mut h, rel, reader).map_err(|e| match e.kind() {
-                    _ if e.get_ref().is_some_and(|i| i.is::<PackError>()) => unwrap_io(e, output),
-                    io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidData => PackError::Read {
-                        action: "read",
-                        path: path.to_owned(),
-                        source: e,
-                    },
-                    _ => unwrap_io(e, output),
-                })?;
+                builder
+                    .append_data(&mut h, rel, reader)
+                    .map_err(|e| match e.kind() {
+                        _ if e.get_ref().is_some_and(|i| i.is::<PackError>()) => {
+                            unwrap_io(e, output)
+                        }
+                        io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidData => {
+                            PackError::Read {
+                                action: "read",
+                                path: path.to_owned(),
+                                source: e,
+                            }
+                        }
+                        _ => unwrap_io(e, output),
+                    })?;
                 stats.files += 1;
                 stats.bytes_in += size;
             } else if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {

@@ -1,0 +1,310 @@
+//! Deliberately broken packagers, one realistic defect each: every one must be caught by the
+//! default run within 200 cases at a fixed seed, by the property that names the defect. The
+//! nondeterministic one is caught only by `--strict`. A correct packager built the same way
+//! is the control: it must pass (a false alarm is as serious as a miss).
+//!
+//! The packagers are in-process Rust `Packager`s built from one naive tar+gzip writer with a
+//! defect switch (style anchor 20: behaviour chosen by a value, outcomes as data), plus one
+//! Python script for the hang, which only a killable process can show.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use packtest::packager::{Exit, PackJob, PackOutcome, Packager};
+use packtest::runner::CaseStatus;
+use packtest::{CommandPackager, Harness};
+
+const SEED: u64 = 20_261_125;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Defect {
+    None,
+    WrongRoot,
+    DropEmptyDirs,
+    FollowSymlinks,
+    DropDotfiles,
+    TruncateLarge,
+    ExitZeroNoArchive,
+    PackWorkingDir,
+    AbsoluteNames,
+    CorruptGzipTrailer,
+    LoseExecBits,
+    DuplicateEntries,
+    PartialOnFailure,
+    SelfInclusion,
+    MangledNames,
+    Nondeterministic,
+}
+
+struct Naive(Defect);
+
+fn tar_err(e: io::Error) -> String {
+    e.to_string()
+}
+
+impl Naive {
+    fn write(&self, model: &Path, out: &Path, cwd: &Path) -> Result<(), String> {
+        let d = self.0;
+        if d == Defect::ExitZeroNoArchive {
+            return Ok(());
+        }
+        // A correct packager writes atomically; the partial-output defect writes in place.
+        let target = if d == Defect::PartialOnFailure {
+            out.to_owned()
+        } else {
+            out.with_extension("partial")
+        };
+        let r = self.write_to(model, &target, cwd);
+        if d != Defect::PartialOnFailure && d != Defect::ExitZeroNoArchive {
+            match &r {
+                Ok(()) => fs::rename(&target, out).map_err(tar_err)?,
+                Err(_) => {
+                    let _ = fs::remove_file(&target);
+                }
+            }
+        }
+        r
+    }
+
+    fn write_to(&self, model: &Path, target: &Path, cwd: &Path) -> Result<(), String> {
+        let d = self.0;
+        // GNU tar's race (real-packagers.md §6): the archive file exists, still empty, inside
+        // the model dir when the walk reaches it, so a 0-byte copy of itself gets packed.
+        let early = model.join("model.tar.gz");
+        if d == Defect::SelfInclusion {
+            File::create(&early).map_err(tar_err)?;
+        }
+        let file = File::create(target).map_err(tar_err)?;
+        let mut gzb = flate2::GzBuilder::new();
+        if d == Defect::Nondeterministic {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |t| t.as_secs() as u32);
+            gzb = gzb.mtime(now);
+        }
+        let gz = gzb.write(file, flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        b.follow_symlinks(d == Defect::FollowSymlinks);
+        b.preserve_absolute(d == Defect::AbsoluteNames);
+        let mut roots = vec![model.to_owned()];
+        if d == Defect::PackWorkingDir {
+            roots.push(cwd.to_owned());
+        }
+        for root in roots {
+            for entry in walkdir::WalkDir::new(&root)
+                .min_depth(1)
+                .sort_by_file_name()
+            {
+                let entry = entry.map_err(|e| e.to_string())?;
+                let rel = entry
+                    .path()
+                    .strip_prefix(&root)
+                    .map_err(|e| e.to_string())?
+                    .to_owned();
+                let meta = entry.path().symlink_metadata().map_err(tar_err)?;
+                let name_bytes = rel.as_os_str().as_encoded_bytes();
+                if d == Defect::DropDotfiles
+                    && rel
+                        .components()
+                        .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."))
+                {
+                    continue;
+                }
+                if d == Defect::DropEmptyDirs
+                    && meta.is_dir()
+                    && fs::read_dir(entry.path())
+                        .map_err(tar_err)?
+                        .next()
+                        .is_none()
+                {
+                    continue;
+                }
+                if d == Defect::PartialOnFailure && meta.file_type().is_symlink() {
+                    let _ = b.get_mut().flush();
+                    return Err(format!("cannot pack symlink `{}`", entry.path().display()));
+                }
+                let mut name = rel.clone();
+                if d == Defect::WrongRoot {
+                    name = Path::new("model").join(&rel);
+                }
+                if d == Defect::AbsoluteNames {
+                    name = Path::new("/").join(&rel);
+                }
+                if d == Defect::MangledNames {
+                    name = String::from_utf8_lossy(name_bytes)
+                        .replace('\u{fffd}', "?")
+                        .into();
+                }
+                if d == Defect::LoseExecBits && meta.is_file() {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_metadata(&meta);
+                    h.set_mode(meta.mode() & 0o666);
+                    let f = File::open(entry.path()).map_err(tar_err)?;
+                    b.append_data(&mut h, &name, f).map_err(tar_err)?;
+                    continue;
+                }
+                if d == Defect::TruncateLarge && meta.is_file() && meta.len() > 65_536 {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_metadata(&meta);
+                    h.set_size(65_536);
+                    let f = File::open(entry.path()).map_err(tar_err)?;
+                    b.append_data(&mut h, &name, io::Read::take(f, 65_536))
+                        .map_err(tar_err)?;
+                    continue;
+                }
+                if meta.file_type().is_socket() {
+                    continue;
+                }
+                if meta.file_type().is_fifo() {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_metadata(&meta);
+                    h.set_entry_type(tar::EntryType::Fifo);
+                    h.set_size(0);
+                    b.append_data(&mut h, &name, io::empty()).map_err(tar_err)?;
+                    continue;
+                }
+                b.append_path_with_name(entry.path(), &name)
+                    .map_err(tar_err)?;
+                if d == Defect::DuplicateEntries && meta.is_file() {
+                    b.append_path_with_name(entry.path(), &name)
+                        .map_err(tar_err)?;
+                }
+            }
+        }
+        let gz = b.into_inner().map_err(tar_err)?;
+        gz.finish().map_err(tar_err)?;
+        if d == Defect::CorruptGzipTrailer {
+            let mut bytes = fs::read(target).map_err(tar_err)?;
+            let n = bytes.len();
+            bytes[n - 8] ^= 0xff; // the CRC32
+            fs::write(target, bytes).map_err(tar_err)?;
+        }
+        if d == Defect::SelfInclusion {
+            fs::remove_file(&early).map_err(tar_err)?;
+        }
+        Ok(())
+    }
+}
+
+use std::os::unix::fs::FileTypeExt;
+
+impl Packager for Naive {
+    fn name(&self) -> String {
+        format!("naive ({:?})", self.0)
+    }
+    fn pack(&self, job: &PackJob) -> PackOutcome {
+        let start = std::time::Instant::now();
+        let r = self.write(&job.model_dir, &job.output, &job.cwd);
+        PackOutcome {
+            exit: Exit::Code(if r.is_ok() { 0 } else { 1 }),
+            stdout: vec![],
+            stderr: r.err().unwrap_or_default().into_bytes(),
+            duration: start.elapsed(),
+        }
+    }
+}
+
+fn broken_properties(p: impl Packager, strict: bool) -> std::collections::BTreeSet<String> {
+    broken_with_report(p, strict).0
+}
+
+fn broken_with_report(
+    p: impl Packager,
+    strict: bool,
+) -> (std::collections::BTreeSet<String>, String) {
+    let mut h = Harness::new(p)
+        .cases(200)
+        .seed(SEED)
+        .no_shrink()
+        .timeout(Duration::from_secs(3));
+    if strict {
+        h = h.strict();
+    }
+    let outcome = h.run();
+    let report = outcome
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("the run could not happen: {e}"));
+    let text = packtest::report::text(report, Default::default());
+    let set = report
+        .results
+        .iter()
+        .filter_map(|c| match &c.status {
+            CaseStatus::Failed { violations, .. } => Some(
+                violations
+                    .iter()
+                    .map(|v| v.property.id().to_owned())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    (set, text)
+}
+
+#[test]
+fn the_correct_naive_packager_passes_the_default_profile() {
+    let (broken, text) = broken_with_report(Naive(Defect::None), false);
+    assert!(
+        broken.is_empty(),
+        "false alarm on a correct packager: {broken:?}\n{text}"
+    );
+}
+
+#[test]
+fn every_defect_is_caught_by_the_property_that_names_it() {
+    let table = [
+        (Defect::WrongRoot, "relative-names"),
+        (Defect::DropEmptyDirs, "fidelity"),
+        (Defect::FollowSymlinks, "fidelity"),
+        (Defect::DropDotfiles, "fidelity"),
+        (Defect::TruncateLarge, "fidelity"),
+        (Defect::ExitZeroNoArchive, "exit-and-output"),
+        (Defect::PackWorkingDir, "containment"),
+        (Defect::AbsoluteNames, "relative-names"),
+        (Defect::CorruptGzipTrailer, "valid-gzip"),
+        (Defect::LoseExecBits, "fidelity"),
+        (Defect::DuplicateEntries, "no-duplicates"),
+        (Defect::PartialOnFailure, "loud-failure"),
+        (Defect::SelfInclusion, "containment"),
+        (Defect::MangledNames, "fidelity"),
+    ];
+    let mut missed = Vec::new();
+    for (defect, property) in table {
+        let broken = broken_properties(Naive(defect), false);
+        if !broken.contains(property) {
+            missed.push(format!("{defect:?}: expected `{property}`, got {broken:?}"));
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "defects not caught by their property:\n{}",
+        missed.join("\n")
+    );
+}
+
+#[test]
+fn a_packager_that_hangs_on_a_fifo_is_killed_and_reported_as_a_loud_failure() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken/hang_on_fifo.py");
+    let mut perms = fs::metadata(&script).unwrap().permissions();
+    perms.set_mode(0o755);
+    let p = CommandPackager::parse(&format!(
+        "python3 {} {{model_dir}} {{output}}",
+        script.display()
+    ))
+    .unwrap();
+    let broken = broken_properties(p, false);
+    assert!(broken.contains("loud-failure"), "got {broken:?}");
+}
+
+#[test]
+fn a_nondeterministic_packager_passes_the_default_profile_and_fails_strict() {
+    let (broken, text) = broken_with_report(Naive(Defect::Nondeterministic), false);
+    assert!(broken.is_empty(), "{text}");
+    let strict = broken_properties(Naive(Defect::Nondeterministic), true);
+    assert!(strict.contains("normalized"), "got {strict:?}");
+}

@@ -1,0 +1,155 @@
+//! GNU tar and Python's tarfile read the reference packager's output with the same entries.
+//!
+//! Runs whichever of the two is installed, and says so when one is missing; `.ci/run` makes
+//! sure both are there, so CI runs both.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use packtest::layout::{Content, Entry, Fill, Layout, ModelFormat, Root, Sandbox};
+use packtest::ReferencePackager;
+
+fn layout() -> Layout {
+    Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "model.safetensors",
+            Content::format(ModelFormat::Safetensors, 1, 100_000),
+        ))
+        .with(
+            Entry::file(
+                Root::Model,
+                "code/inference.py",
+                Content::Text("x = 1\n".into()),
+            )
+            .with_mode(0o755),
+        )
+        .with(Entry::dir(Root::Model, "empty/nested"))
+        .with(Entry::file(
+            Root::Model,
+            "l".repeat(150) + ".bin",
+            Content::random(2, 10),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            format!("{}/{}", "d".repeat(120), "f".repeat(120)),
+            Content::random(3, 10),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "caf\u{e9} v1.txt",
+            Content::Seeded {
+                seed: 4,
+                size: 5000,
+                fill: Fill::Text,
+            },
+        ))
+        .with(Entry::symlink(Root::Model, "alias", "model.safetensors"))
+        .with(Entry::symlink(
+            Root::Model,
+            "x".repeat(120),
+            "y".repeat(140),
+        ))
+        .with(Entry::hardlink(Root::Model, "hard", "code/inference.py"))
+        .with(Entry::fifo(Root::Model, "pipe"))
+}
+
+fn packed() -> (tempfile::TempDir, Sandbox, std::path::PathBuf) {
+    let sb = Sandbox::materialize(&layout()).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("model.tar.gz");
+    ReferencePackager::new()
+        .pack_dir(&sb.model_dir(), &out)
+        .unwrap();
+    (t, sb, out)
+}
+
+fn our_names(out: &Path) -> BTreeSet<String> {
+    let m = packtest::archive::Manifest::read_path(out, Default::default()).unwrap();
+    m.members.iter().map(|x| x.path.display()).collect()
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn gnu_tar_lists_and_extracts_the_same_entries() {
+    if !have("tar") {
+        eprintln!("skipped: GNU tar is not installed (.ci/run installs it)");
+        return;
+    }
+    let (t, sb, out) = packed();
+    let o = Command::new("tar").arg("-tzf").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches('/').to_owned())
+        .collect();
+    assert_eq!(listed, our_names(&out));
+    let v = Command::new("tar").arg("-tzvf").arg(&out).output().unwrap();
+    assert!(String::from_utf8_lossy(&v.stdout).contains("alias -> model.safetensors"));
+    let dest = t.path().join("x");
+    std::fs::create_dir(&dest).unwrap();
+    let x = Command::new("tar")
+        .arg("-xzf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(x.status.success(), "{}", String::from_utf8_lossy(&x.stderr));
+    let a = packtest::layout::Digest::of_tree(&sb.model_dir(), None).unwrap();
+    let b = packtest::layout::Digest::of_tree(&dest, None).unwrap();
+    assert_eq!(
+        a.changes(&b),
+        Vec::<String>::new(),
+        "extracted tree differs from the model dir"
+    );
+}
+
+#[test]
+fn python_tarfile_reads_the_same_entries_and_bytes() {
+    if !have("python3") {
+        eprintln!("skipped: python3 is not installed (.ci/run installs it)");
+        return;
+    }
+    let (_t, _sb, out) = packed();
+    let script = r#"
+import sys, tarfile, hashlib
+with tarfile.open(sys.argv[1], "r:gz") as t:
+    for m in t.getmembers():
+        h = hashlib.sha256(t.extractfile(m).read()).hexdigest()[:12] if m.isfile() else "-"
+        print(m.name.rstrip("/"), h, sep="\t")
+"#;
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = packtest::archive::Manifest::read_path(&out, Default::default()).unwrap();
+    let ours: BTreeSet<String> = m
+        .members
+        .iter()
+        .map(|x| {
+            format!(
+                "{}\t{}",
+                x.path.display(),
+                x.sha256
+                    .map(|h| packtest::RawPath::new(h[..6].to_vec()).to_hex())
+                    .unwrap_or("-".into())
+            )
+        })
+        .collect();
+    let theirs: BTreeSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(theirs, ours);
+}
