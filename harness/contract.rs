@@ -144,7 +144,7 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "[{}]", self.property)?;
         if let Some(p) = &self.path {
-            write!(f, " `{p}`:")?;
+            write!(f, " `{}`:", elide(&p.display()))?;
         }
         write!(f, " expected {}; found {}", self.expected, self.found)?;
         for d in &self.details {
@@ -171,8 +171,19 @@ fn v(
 
 const MAX_DETAILS: usize = 12;
 
+/// Shortens a line past 160 characters, keeping both ends.
+pub fn elide(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= 160 {
+        return line.to_owned();
+    }
+    let head: String = chars[..90].iter().collect();
+    let tail: String = chars[chars.len() - 50..].iter().collect();
+    format!("{head}…[{} chars]…{tail}", chars.len() - 140)
+}
+
 fn capped(lines: impl IntoIterator<Item = String>) -> Vec<String> {
-    let all: Vec<String> = lines.into_iter().collect();
+    let all: Vec<String> = lines.into_iter().map(|l| elide(&l)).collect();
     let n = all.len();
     let mut out: Vec<String> = all.into_iter().take(MAX_DETAILS).collect();
     if n > MAX_DETAILS {

@@ -94,7 +94,7 @@ pub fn render_layout(l: &Layout) -> Vec<String> {
                 EntryKind::Fifo { mode } => format!("fifo {mode:04o}"),
                 EntryKind::Socket => "socket".into(),
             };
-            format!("{}:{}  ({what})", e.root, e.path)
+            crate::contract::elide(&format!("{}:{}  ({what})", e.root, e.path))
         })
         .collect()
 }

@@ -486,7 +486,17 @@ fn props(v: &[Violation]) -> std::collections::BTreeSet<Property> {
     v.iter().map(|x| x.property.clone()).collect()
 }
 
-/// Shrinks a failing value tree; returns the minimal failing layout.
+/// Shrinks a failing case to a minimal layout that still breaks one of the same properties.
+///
+/// Three phases share the `max_shrink_runs` budget:
+/// 1. proptest's value-tree walk (`simplify` while the failure persists, `complicate` when it
+///    goes away), for at most half the budget: it drops whole pieces and shrinks parameters;
+/// 2. greedy entry removal on the resulting layout, in halves, then quarters, …, then one
+///    entry at a time (delta debugging), skipping removals that leave the layout malformed;
+/// 3. content reduction: each remaining file's content is tried empty.
+///
+/// Phases 2 and 3 work on the layout value itself, so they keep the labels of the case they
+/// started from; a label may then name an entry that is gone.
 fn shrink(
     packager: &dyn Packager,
     tree: &mut dyn ValueTree<Value = Layout>,
@@ -497,6 +507,8 @@ fn shrink(
     let want = props(original);
     let mut best = (tree.current(), original.to_vec());
     let mut runs = 0u32;
+    let budget = cfg.max_shrink_runs;
+    let stop = || CANCELLED.load(Ordering::Relaxed);
     let fails = |l: &Layout, runs: &mut u32| -> Option<Vec<Violation>> {
         *runs += 1;
         match trial(packager, l, cfg, extra).0 {
@@ -505,7 +517,7 @@ fn shrink(
         }
     };
     if tree.simplify() {
-        while runs < cfg.max_shrink_runs && !CANCELLED.load(Ordering::Relaxed) {
+        while runs < budget / 2 && !stop() {
             let cur = tree.current();
             match fails(&cur, &mut runs) {
                 Some(v) => {
@@ -519,6 +531,43 @@ fn shrink(
                         break;
                     }
                 }
+            }
+        }
+    }
+    // Phase 2: delta debugging over entries.
+    let mut chunk = best.0.entries.len().div_ceil(2).max(1);
+    loop {
+        let mut i = 0;
+        while i < best.0.entries.len() && runs < budget && !stop() {
+            let mut cand = best.0.clone();
+            let end = (i + chunk).min(cand.entries.len());
+            cand.entries.drain(i..end);
+            if cand.validate().is_ok() {
+                if let Some(v) = fails(&cand, &mut runs) {
+                    best = (cand, v);
+                    continue;
+                }
+            }
+            i += chunk;
+        }
+        if chunk == 1 || runs >= budget || stop() {
+            break;
+        }
+        chunk = chunk.div_ceil(2);
+    }
+    // Phase 3: empty contents.
+    for i in 0..best.0.entries.len() {
+        if runs >= budget || stop() {
+            break;
+        }
+        if let crate::layout::EntryKind::File { content, mode } = &best.0.entries[i].kind {
+            if content.is_empty() {
+                continue;
+            }
+            let mut cand = best.0.clone();
+            cand.entries[i].kind = crate::layout::EntryKind::File { content: Content::Text(String::new()), mode: *mode };
+            if let Some(v) = fails(&cand, &mut runs) {
+                best = (cand, v);
             }
         }
     }
