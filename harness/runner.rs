@@ -166,6 +166,10 @@ pub struct Shrunk {
     pub saved_to: Option<PathBuf>,
 }
 
+fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
 fn ser_layout<S: serde::Serializer>(l: &Layout, s: S) -> Result<S::Ok, S::Error> {
     crate::layout::LayoutToml::from(l).serialize(s)
 }
@@ -184,11 +188,12 @@ pub struct CaseResult {
     /// How it ended.
     #[serde(flatten)]
     pub status: CaseStatus,
-    /// Wall time of the case, shrinking included.
-    #[serde(skip)]
+    /// Wall time of the case, shrinking included (JSON: seconds).
+    #[serde(rename = "seconds", serialize_with = "ser_secs")]
     pub duration: Duration,
-    /// Wall time of the first packager run.
-    #[serde(skip)]
+    /// Wall time of the first packager run (JSON: seconds); the rest of the first trial is the
+    /// runner's own overhead: materializing, digests, reading and judging.
+    #[serde(rename = "packager_seconds", serialize_with = "ser_secs")]
     pub packager_time: Duration,
 }
 
@@ -275,8 +280,8 @@ pub struct RunReport {
     pub stopped_at_baseline: bool,
     /// True when Ctrl-C cut the run short.
     pub interrupted: bool,
-    /// Wall time of the run.
-    #[serde(skip)]
+    /// Wall time of the run (JSON: seconds).
+    #[serde(rename = "seconds", serialize_with = "ser_secs")]
     pub duration: Duration,
 }
 
