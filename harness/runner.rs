@@ -387,6 +387,8 @@ enum Trial {
     Fail(Vec<Violation>),
     Reject(String),
     SpawnFailed(String),
+    /// Ctrl-C arrived while it ran: its outcome says nothing about the packager.
+    Cancelled,
 }
 
 /// Runs `packager` on `layout` and judges it.
@@ -517,7 +519,7 @@ fn shrink(
     let fails = |l: &Layout, runs: &mut u32| -> Option<Vec<Violation>> {
         *runs += 1;
         match trial(packager, l, cfg, extra).0 {
-            Trial::Fail(v) if !props(&v).is_disjoint(&want) => Some(v),
+            Trial::Fail(v) if !props(&v).is_disjoint(&want) && !stop() => Some(v),
             _ => None,
         }
     };
@@ -593,7 +595,9 @@ fn run_named(
 ) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let (t, took) = trial(packager, &named.layout, cfg, extra);
+    let t = if CANCELLED.load(Ordering::Relaxed) { Trial::Cancelled } else { t };
     let status = match t {
+        Trial::Cancelled => CaseStatus::Cancelled,
         Trial::Pass => CaseStatus::Passed,
         Trial::Fail(violations) => CaseStatus::Failed {
             violations,
@@ -643,7 +647,9 @@ fn run_case(
     };
     let layout = tree.current();
     let (t, took) = trial(packager, &layout, cfg, extra);
+    let t = if CANCELLED.load(Ordering::Relaxed) { Trial::Cancelled } else { t };
     let status = match t {
+        Trial::Cancelled => CaseStatus::Cancelled,
         Trial::Pass => CaseStatus::Passed,
         Trial::Reject(reason) => CaseStatus::Rejected { reason },
         Trial::SpawnFailed(e) => return Err(RunError::Spawn(e)),
