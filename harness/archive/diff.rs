@@ -243,6 +243,31 @@ impl DiskTree {
         Ok(DiskTree { entries })
     }
 
+    /// The tree under `prefix` (for example `opt/ml/model`) of an already computed digest,
+    /// so the runner hashes each file once instead of walking the model dir twice.
+    pub fn from_digest(digest: &crate::layout::Digest, prefix: &RawPath) -> DiskTree {
+        use crate::layout::Node;
+        let mut entries = BTreeMap::new();
+        for (path, node) in &digest.nodes {
+            if path == prefix || !path.starts_with(prefix) {
+                continue;
+            }
+            let rel = RawPath::new(path.as_bytes()[prefix.as_bytes().len() + 1..].to_vec());
+            let (kind, mode, size, sha256, target) = match node {
+                Node::File { mode, size, sha256 } => (DiskKind::File, *mode, *size, Some(*sha256), None),
+                Node::Dir { mode } => (DiskKind::Dir, *mode, 0, None, None),
+                Node::Symlink { target } => (DiskKind::Symlink, 0o777, 0, None, Some(target.clone())),
+                Node::Fifo { mode } => (DiskKind::Fifo, *mode, 0, None, None),
+                Node::Socket => (DiskKind::Socket, 0o755, 0, None, None),
+                Node::Device { block, mode, .. } => {
+                    (if *block { DiskKind::BlockDevice } else { DiskKind::CharDevice }, *mode, 0, None, None)
+                }
+            };
+            entries.insert(rel, DiskEntry { kind, mode, size, sha256, target, inode: None });
+        }
+        DiskTree { entries }
+    }
+
     /// Compares the archive with this tree under the `fidelity` rules.
     pub fn diff(&self, manifest: &Manifest) -> Diff {
         // Last occurrence wins, as on extraction; duplicates are `no-duplicates`' business.

@@ -22,5 +22,5 @@ pub use bytes::RawPath;
 pub use content::{Content, Fill, ModelFormat};
 pub use model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
 pub(crate) use sandbox::hash_file;
-pub use sandbox::{Digest, Node, Sandbox, SandboxError};
+pub use sandbox::{default_parent, Digest, Node, Sandbox, SandboxError};
 pub use toml_form::{LayoutToml, LayoutTomlError};
