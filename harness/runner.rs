@@ -411,7 +411,10 @@ fn trial(
     let prep = || -> Result<_, SandboxError> {
         let before = sandbox.digest()?;
         // One walk and one hash per file: the model tree is a slice of the digest.
-        let tree = crate::archive::DiskTree::from_digest(&before, &crate::layout::RawPath::from(Root::Model.rel_dir()));
+        let tree = crate::archive::DiskTree::from_digest(
+            &before,
+            &crate::layout::RawPath::from(Root::Model.rel_dir()),
+        );
         Ok((before, tree))
     };
     let (before, tree) = match prep() {
@@ -573,7 +576,10 @@ fn shrink(
                 continue;
             }
             let mut cand = best.0.clone();
-            cand.entries[i].kind = crate::layout::EntryKind::File { content: Content::Text(String::new()), mode: *mode };
+            cand.entries[i].kind = crate::layout::EntryKind::File {
+                content: Content::Text(String::new()),
+                mode: *mode,
+            };
             if let Some(v) = fails(&cand, &mut runs) {
                 best = (cand, v);
             }
@@ -596,7 +602,11 @@ fn run_named(
 ) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let (t, took) = trial(packager, &named.layout, cfg, extra);
-    let t = if CANCELLED.load(Ordering::Relaxed) { Trial::Cancelled } else { t };
+    let t = if CANCELLED.load(Ordering::Relaxed) {
+        Trial::Cancelled
+    } else {
+        t
+    };
     let status = match t {
         Trial::Cancelled => CaseStatus::Cancelled,
         Trial::Pass => CaseStatus::Passed,
@@ -648,7 +658,11 @@ fn run_case(
     };
     let layout = tree.current();
     let (t, took) = trial(packager, &layout, cfg, extra);
-    let t = if CANCELLED.load(Ordering::Relaxed) { Trial::Cancelled } else { t };
+    let t = if CANCELLED.load(Ordering::Relaxed) {
+        Trial::Cancelled
+    } else {
+        t
+    };
     let status = match t {
         Trial::Cancelled => CaseStatus::Cancelled,
         Trial::Pass => CaseStatus::Passed,
@@ -721,7 +735,9 @@ pub fn run(
     if indices.is_empty() && scenarios.is_empty() {
         return Err(RunError::NothingToRun);
     }
-    let total = indices.len() as u64 + scenarios.len() as u64 + u64::from(cfg.baseline);
+    // The baseline guards generated cases; a replay of scenarios alone does not need it.
+    let baseline = cfg.baseline && !indices.is_empty();
+    let total = indices.len() as u64 + scenarios.len() as u64 + u64::from(baseline);
     sink(Event::Started { total });
     let mut report = RunReport {
         packager: packager.name(),
@@ -734,8 +750,8 @@ pub fn run(
         interrupted: false,
         duration: Duration::ZERO,
     };
-    if cfg.baseline {
-        let r = run_named(
+    if baseline {
+        let mut r = run_named(
             packager,
             &NamedLayout {
                 id: "baseline".into(),
@@ -744,6 +760,19 @@ pub fn run(
             cfg,
             extra,
         )?;
+        // The baseline is already small: it is saved as it is, without shrinking.
+        if let (CaseStatus::Failed { violations, shrunk }, Some(dir)) =
+            (&mut r.status, &cfg.save_failures)
+        {
+            let mut s = Shrunk {
+                layout: baseline_layout(),
+                violations: violations.clone(),
+                runs: 0,
+                saved_to: None,
+            };
+            s.saved_to = Some(save_failure(dir, "baseline", cfg, packager, &s)?);
+            *shrunk = Some(s);
+        }
         sink(Event::CaseFinished(Box::new(r.clone())));
         let failed = r.failed();
         report.results.push(r);

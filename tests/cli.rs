@@ -264,21 +264,36 @@ fn run_exits_1_and_saves_a_replayable_failure() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("[fidelity]"), "{text}");
     assert!(text.contains("replay"), "{text}");
-    // The baseline (which has an empty dir) stops the run; nothing to shrink, so run without it:
-    // replaying the saved dir, when present, must fail the same way.
-    if saved.exists() {
-        packtest()
-            .args([
-                "run",
-                "--cases",
-                "0",
-                "--quiet",
-                "--packager",
-                cmd,
-                "--scenarios",
-            ])
-            .arg(&saved)
-            .assert()
-            .code(1);
-    }
+    // The baseline (it has an empty dir) fails, stops the run, and is saved as it is.
+    let files: Vec<_> = fs::read_dir(&saved)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let toml = fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        toml.contains("[failure]") && toml.contains("fidelity"),
+        "{toml}"
+    );
+    // Replaying the saved dir fails the same way; the reference packager passes it.
+    packtest()
+        .args([
+            "run",
+            "--cases",
+            "0",
+            "--quiet",
+            "--packager",
+            cmd,
+            "--scenarios",
+        ])
+        .arg(&saved)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("saved:seed-3-baseline"));
+    packtest()
+        .args(["run", "--cases", "0", "--quiet", "--scenarios"])
+        .arg(&saved)
+        .assert()
+        .success();
 }

@@ -23,7 +23,20 @@ fn ctrl_c_kills_packagers_and_removes_every_sandbox() {
     // The packager forks a child that would outlive it, then hangs.
     let cmd = format!("sh -c 'sh -c \"sleep 300; : {marker}\" & sleep 301; : {marker}' {{output}}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_packtest"))
-        .args(["run", "--cases", "8", "--seed", "1", "--jobs", "2", "--timeout", "600", "--quiet", "--packager", &cmd])
+        .args([
+            "run",
+            "--cases",
+            "8",
+            "--seed",
+            "1",
+            "--jobs",
+            "2",
+            "--timeout",
+            "600",
+            "--quiet",
+            "--packager",
+            &cmd,
+        ])
         .env("PACKTEST_TMPDIR", tmp.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -42,12 +55,19 @@ fn ctrl_c_kills_packagers_and_removes_every_sandbox() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(t.elapsed() < Duration::from_secs(15), "packtest did not stop after Ctrl-C");
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "packtest did not stop after Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(130));
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(count_procs_with(&marker), 0, "packager processes survived");
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(left.is_empty(), "sandboxes left behind: {left:?}");
 }

@@ -13,15 +13,24 @@ use packtest::Harness;
 
 fn files_only(model: &Path, out: &Path) -> Result<(), String> {
     let f = File::create(out).map_err(|e| e.to_string())?;
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(f, flate2::Compression::fast()));
-    for e in walkdir::WalkDir::new(model).min_depth(1).sort_by_file_name() {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    for e in walkdir::WalkDir::new(model)
+        .min_depth(1)
+        .sort_by_file_name()
+    {
         let e = e.map_err(|e| e.to_string())?;
         if e.file_type().is_file() {
             let rel = e.path().strip_prefix(model).map_err(|e| e.to_string())?;
-            b.append_path_with_name(e.path(), rel).map_err(|e| e.to_string())?;
+            b.append_path_with_name(e.path(), rel)
+                .map_err(|e| e.to_string())?;
         }
     }
-    b.into_inner().and_then(|g| g.finish()).map_err(|e| e.to_string())?;
+    b.into_inner()
+        .and_then(|g| g.finish())
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -254,16 +254,38 @@ impl DiskTree {
             }
             let rel = RawPath::new(path.as_bytes()[prefix.as_bytes().len() + 1..].to_vec());
             let (kind, mode, size, sha256, target) = match node {
-                Node::File { mode, size, sha256 } => (DiskKind::File, *mode, *size, Some(*sha256), None),
+                Node::File { mode, size, sha256 } => {
+                    (DiskKind::File, *mode, *size, Some(*sha256), None)
+                }
                 Node::Dir { mode } => (DiskKind::Dir, *mode, 0, None, None),
-                Node::Symlink { target } => (DiskKind::Symlink, 0o777, 0, None, Some(target.clone())),
+                Node::Symlink { target } => {
+                    (DiskKind::Symlink, 0o777, 0, None, Some(target.clone()))
+                }
                 Node::Fifo { mode } => (DiskKind::Fifo, *mode, 0, None, None),
                 Node::Socket => (DiskKind::Socket, 0o755, 0, None, None),
-                Node::Device { block, mode, .. } => {
-                    (if *block { DiskKind::BlockDevice } else { DiskKind::CharDevice }, *mode, 0, None, None)
-                }
+                Node::Device { block, mode, .. } => (
+                    if *block {
+                        DiskKind::BlockDevice
+                    } else {
+                        DiskKind::CharDevice
+                    },
+                    *mode,
+                    0,
+                    None,
+                    None,
+                ),
             };
-            entries.insert(rel, DiskEntry { kind, mode, size, sha256, target, inode: None });
+            entries.insert(
+                rel,
+                DiskEntry {
+                    kind,
+                    mode,
+                    size,
+                    sha256,
+                    target,
+                    inode: None,
+                },
+            );
         }
         DiskTree { entries }
     }
