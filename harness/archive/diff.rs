@@ -7,9 +7,7 @@
 //! Sockets on disk may be left out of the archive.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -65,9 +63,6 @@ pub struct DiskEntry {
     pub sha256: Option<[u8; 32]>,
     /// Symlink target.
     pub target: Option<RawPath>,
-    /// `(dev, ino)` when the file has more than one link.
-    #[serde(skip)]
-    pub inode: Option<(u64, u64)>,
 }
 
 /// The model dir's tree, by relative path.
@@ -169,78 +164,11 @@ impl Diff {
     }
 }
 
-fn sandbox_io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError {
-    let path: PathBuf = path.to_owned();
-    move |source| SandboxError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
 impl DiskTree {
-    /// Walks `model_dir` with lstat, hashing regular files.
+    /// Walks `model_dir` with lstat (never following a symlink), hashing regular files.
     pub fn scan(model_dir: &Path) -> Result<DiskTree, SandboxError> {
-        let mut entries = BTreeMap::new();
-        let walker = walkdir::WalkDir::new(model_dir)
-            .follow_links(false)
-            .sort_by_file_name()
-            .min_depth(1);
-        for entry in walker {
-            let entry = entry.map_err(|e| SandboxError::Io {
-                action: "walk",
-                path: e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| model_dir.to_owned()),
-                source: e.into(),
-            })?;
-            let path = entry.path();
-            let rel = RawPath::from_path(path.strip_prefix(model_dir).unwrap_or(path));
-            let meta = fs::symlink_metadata(path).map_err(sandbox_io("stat", path))?;
-            let ft = meta.file_type();
-            let kind = if ft.is_file() {
-                DiskKind::File
-            } else if ft.is_dir() {
-                DiskKind::Dir
-            } else if ft.is_symlink() {
-                DiskKind::Symlink
-            } else if ft.is_fifo() {
-                DiskKind::Fifo
-            } else if ft.is_socket() {
-                DiskKind::Socket
-            } else if ft.is_char_device() {
-                DiskKind::CharDevice
-            } else {
-                DiskKind::BlockDevice
-            };
-            let (sha256, size) = if kind == DiskKind::File {
-                let (h, n) = crate::layout::hash_file(path).map_err(sandbox_io("read", path))?;
-                (Some(h), n)
-            } else {
-                (None, 0)
-            };
-            let target = if kind == DiskKind::Symlink {
-                Some(RawPath::from_path(
-                    &fs::read_link(path).map_err(sandbox_io("read link", path))?,
-                ))
-            } else {
-                None
-            };
-            entries.insert(
-                rel,
-                DiskEntry {
-                    kind,
-                    mode: meta.mode() & 0o7777,
-                    size,
-                    sha256,
-                    target,
-                    inode: (kind == DiskKind::File && meta.nlink() > 1)
-                        .then(|| (meta.dev(), meta.ino())),
-                },
-            );
-        }
-        Ok(DiskTree { entries })
+        let digest = crate::layout::Digest::of_tree(model_dir, None)?;
+        Ok(DiskTree::from_digest(&digest, &RawPath::default()))
     }
 
     /// The tree under `prefix` (for example `opt/ml/model`) of an already computed digest,
@@ -248,11 +176,16 @@ impl DiskTree {
     pub fn from_digest(digest: &crate::layout::Digest, prefix: &RawPath) -> DiskTree {
         use crate::layout::Node;
         let mut entries = BTreeMap::new();
+        let skip = if prefix.as_bytes().is_empty() {
+            0
+        } else {
+            prefix.as_bytes().len() + 1
+        };
         for (path, node) in &digest.nodes {
-            if path == prefix || !path.starts_with(prefix) {
+            if !prefix.as_bytes().is_empty() && (path == prefix || !path.starts_with(prefix)) {
                 continue;
             }
-            let rel = RawPath::new(path.as_bytes()[prefix.as_bytes().len() + 1..].to_vec());
+            let rel = RawPath::new(path.as_bytes()[skip..].to_vec());
             let (kind, mode, size, sha256, target) = match node {
                 Node::File { mode, size, sha256 } => {
                     (DiskKind::File, *mode, *size, Some(*sha256), None)
@@ -283,7 +216,6 @@ impl DiskTree {
                     size,
                     sha256,
                     target,
-                    inode: None,
                 },
             );
         }

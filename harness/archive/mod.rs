@@ -531,17 +531,7 @@ fn looks_like_tar(head: &[u8]) -> bool {
         if head[..512].iter().all(|b| *b == 0) {
             return true;
         }
-        let sum: u64 = head[..512]
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u64::from(*b)
-                }
-            })
-            .sum();
+        let sum = tar::header_checksum(&head[..512]);
         let field: String = head[148..156]
             .iter()
             .map(|b| *b as char)

@@ -35,6 +35,20 @@ fn read_block(r: &mut dyn Read, buf: &mut [u8; BLOCK]) -> io::Result<bool> {
     }
 }
 
+/// The unsigned header checksum: the sum of all bytes, the checksum field read as spaces.
+pub(crate) fn header_checksum(hdr: &[u8]) -> u64 {
+    hdr.iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(*b)
+            }
+        })
+        .sum()
+}
+
 /// Parses a numeric header field: octal text, or GNU base-256 when the high bit is set.
 fn parse_number(field: &[u8], name: &'static str, offset: u64) -> Result<u64, ArchiveError> {
     let bad = |reason: String| ArchiveError::BadNumber {
@@ -279,17 +293,7 @@ impl<'a> TarParser<'a> {
             }
             // Checksum: sum of all bytes with the checksum field read as spaces.
             let stored = parse_number(&hdr[148..156], "chksum", header_offset)?;
-            let unsigned: u64 = hdr
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    if (148..156).contains(&i) {
-                        32
-                    } else {
-                        u64::from(*b)
-                    }
-                })
-                .sum();
+            let unsigned = header_checksum(&hdr);
             let signed: i64 = hdr
                 .iter()
                 .enumerate()
