@@ -8,6 +8,7 @@
 mod api;
 pub mod archive;
 pub mod contract;
+pub mod detect;
 pub mod layout;
 pub mod packager;
 pub mod replay;

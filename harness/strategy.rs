@@ -263,6 +263,9 @@ fn arbitrary_tree() -> impl Strategy<Value = Vec<Entry>> {
     .prop_map(|items| {
         items
             .into_iter()
+            .enumerate()
+            // The first item is always a file: a clean profile never leaves the model dir empty.
+            .map(|(i, (parts, ext, s, n, text, is_dir))| (parts, ext, s, n, text, is_dir && i > 0))
             .map(|(parts, ext, s, n, text, is_dir)| {
                 let path = format!("{}{}", parts.join("/"), if is_dir { "" } else { ext });
                 if is_dir {

@@ -1,0 +1,86 @@
+//! The detector is itself under test (DESIGN §3): on generated layouts, the set of error
+//! codes it reports equals the set of injected error labels, exactly. No misses, and no error
+//! on any clean layout of any framework profile.
+
+use std::collections::BTreeSet;
+
+use packtest::detect::{self, DetectOptions, JobDirs, Severity};
+use packtest::layout::{Layout, Sandbox, SandboxError};
+use packtest::strategy::{clean_layout, job_layout, Profile};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
+
+/// Labels that promise a detector error (the strategy's label contract).
+const ERROR_LABELS: [&str; 7] = [
+    "empty-model-dir",
+    "model-saved-outside",
+    "savedmodel-unversioned",
+    "savedmodel-incomplete",
+    "symlink-escape",
+    "dangling-symlink",
+    "special-file",
+];
+
+fn config(cases: u32) -> Config {
+    let seed = std::env::var("PACKTEST_DETECT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_125);
+    Config {
+        cases,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+        ..Config::default()
+    }
+}
+
+fn error_codes(layout: &Layout) -> Result<(BTreeSet<String>, String), TestCaseError> {
+    let sb = match Sandbox::materialize(layout) {
+        Ok(s) => s,
+        Err(SandboxError::Unsupported { .. }) => {
+            return Err(TestCaseError::reject("the host cannot build it"))
+        }
+        Err(e) => return Err(TestCaseError::fail(e.to_string())),
+    };
+    let findings = detect::detect(&JobDirs::from_sandbox(&sb), &DetectOptions::default())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let text = findings
+        .iter()
+        .map(|f| format!("{} {} {}:{:?}", f.severity.name(), f.code, f.root, f.path))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok((
+        findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.code.to_owned())
+            .collect(),
+        text,
+    ))
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    #[test]
+    fn error_codes_equal_injected_error_labels(layout in job_layout()) {
+        let expected: BTreeSet<String> = layout.labels.iter().map(|l| l.0.clone()).filter(|l| ERROR_LABELS.contains(&l.as_str())).collect();
+        let (found, text) = error_codes(&layout)?;
+        prop_assert_eq!(&found, &expected, "findings:\n{}\nlayout:\n{}", text, layout.to_toml());
+    }
+}
+
+proptest! {
+    #![proptest_config(config(40))]
+
+    #[test]
+    fn clean_layouts_of_every_profile_have_no_error(layouts in (
+        clean_layout(Profile::Pytorch), clean_layout(Profile::Tensorflow), clean_layout(Profile::Huggingface),
+        clean_layout(Profile::Xgboost), clean_layout(Profile::Sklearn), clean_layout(Profile::Arbitrary),
+    )) {
+        for layout in [layouts.0, layouts.1, layouts.2, layouts.3, layouts.4, layouts.5] {
+            let (found, text) = error_codes(&layout)?;
+            prop_assert!(found.is_empty(), "errors on a clean layout:\n{}\n{}", text, layout.to_toml());
+        }
+    }
+}
