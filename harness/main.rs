@@ -322,7 +322,11 @@ fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<
     } else {
         let _ = write_table(&mut out, &manifest);
         for p in &problems {
-            let _ = writeln!(out, "unsafe name: `{}`: {} ({})", p.name, p.reason, p.class);
+            let _ = writeln!(
+                out,
+                "unsafe member: `{}`: {} ({})",
+                p.name, p.reason, p.class
+            );
         }
         if let Some(e) = &error {
             let _ = writeln!(out, "error ({}): {e}", e.class());
