@@ -42,7 +42,9 @@ impl Default for Limits {
         Limits {
             max_unpacked: None,
             max_metadata: 1 << 20,
-            max_members: Some(10_000_000),
+            // ~220 bytes of manifest per member: 1M members is ~220 MB, and no model dir has
+            // that many files (a 3 MB .tar.gz of empty members can claim millions).
+            max_members: Some(1_000_000),
         }
     }
 }
@@ -545,12 +547,12 @@ impl Manifest {
                 );
             }
             if !m.is_root_entry() {
-                if let Some(first) = seen.insert(path, index) {
+                if let Some(prev) = seen.insert(path, index) {
                     push(
                         "duplicate",
                         format!(
                             "member {} has the same path: extracting keeps only this later one",
-                            first + 1
+                            prev + 1
                         ),
                     );
                 }
@@ -626,12 +628,13 @@ fn read_members(r: &mut dyn Read, limits: Limits, manifest: &mut Manifest) -> Op
     loop {
         match parser.next_member() {
             Ok(Some(m)) => {
-                manifest.members.push(m);
                 if let Some(max) = limits.max_members {
-                    if manifest.members.len() as u64 > max {
+                    if manifest.members.len() as u64 >= max {
+                        manifest.tar_size = parser.offset;
                         return Some(ArchiveError::TooManyMembers { limit: max });
                     }
                 }
+                manifest.members.push(m);
             }
             Ok(None) => {
                 manifest.tar_size = parser.offset;

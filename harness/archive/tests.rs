@@ -353,3 +353,24 @@ fn write_through_links_duplicates_devices_and_setuid_are_unsafe_members() {
         ]
     );
 }
+
+#[test]
+fn the_member_limit_keeps_exactly_that_many_members() {
+    let mut t = Vec::new();
+    for i in 0..5 {
+        t.extend(file(format!("f{i}").as_bytes(), b""));
+    }
+    t.extend(end());
+    let limits = Limits {
+        max_members: Some(3),
+        ..Limits::default()
+    };
+    let (m, err) = Manifest::read_lenient(t.as_slice(), limits);
+    assert_eq!(err.map(|e| e.class()), Some("too-many-members"));
+    assert_eq!(m.members.len(), 3);
+    let limits = Limits {
+        max_members: Some(5),
+        ..Limits::default()
+    };
+    assert!(Manifest::read_lenient(t.as_slice(), limits).1.is_none());
+}

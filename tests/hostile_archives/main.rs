@@ -318,3 +318,67 @@ fn dump() {
     }
     std::fs::write(dir.join("INDEX.tsv"), index).unwrap();
 }
+
+/// A member-count bomb: 1,000,064 empty members named `f` in under 3 MB of gzip, the worst
+/// case for memory (each member also yields a `duplicate` name problem). Each member costs
+/// the manifest a few hundred bytes, so without a cap a 30 MB archive could claim 10M members
+/// and gigabytes. `inspect --json` stops at the default limit (1,000,000), exits 1 with
+/// `too-many-members`, and stays under 640 MiB of RSS.
+#[test]
+fn a_member_count_bomb_stops_at_the_member_limit_in_bounded_memory() {
+    if std::env::var("HOSTILE_CASE").is_ok() {
+        return;
+    }
+    // One gzip member of 128 identical headers, repeated: cheap to build, tiny on disk.
+    let chunk: Vec<u8> = (0..128)
+        .flat_map(|_| blocks::hdr(b"f", b'0', 0).block())
+        .collect();
+    let member = blocks::gz_level(&chunk, 9);
+    let mut bytes = Vec::new();
+    for _ in 0..7813 {
+        bytes.extend_from_slice(&member);
+    }
+    bytes.extend(blocks::gz(&[0u8; 1024]));
+    assert!(bytes.len() < 16 << 20, "{} bytes", bytes.len());
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("members.tar.gz");
+    std::fs::write(&archive, &bytes).unwrap();
+    let ran = run::run_limited(
+        &[
+            OsStr::new("inspect"),
+            archive.as_os_str(),
+            OsStr::new("--json"),
+        ],
+        cwd.path(),
+        cwd.path(),
+        AS_LIMIT,
+        Duration::from_secs(120),
+    );
+    assert_eq!(ran.code, Some(1), "{}", ran.ending());
+    assert!(
+        ran.max_rss_kib < 640 << 10,
+        "peak RSS {} KiB",
+        ran.max_rss_kib
+    );
+    // Only the parts asserted on: a full `Value` of 300 MB of JSON is slow and huge.
+    #[derive(serde::Deserialize)]
+    struct Error {
+        class: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Partial {
+        error: Error,
+        members: Vec<serde::de::IgnoredAny>,
+    }
+    let v: Partial = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(v.error.class, "too-many-members");
+    assert_eq!(v.members.len(), 1_000_000);
+    assert!(run::listing(cwd.path()).is_empty());
+    eprintln!(
+        "member-count bomb: {} bytes of gzip, inspect --json {:?}, peak RSS {} KiB",
+        bytes.len(),
+        ran.elapsed,
+        ran.max_rss_kib
+    );
+}
