@@ -178,6 +178,19 @@ fn main() -> ExitCode {
 }
 
 fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
+    // Under `ulimit -f` the kernel kills a writer with SIGXFSZ, leaving the temp file; ignored,
+    // the write fails with EFBIG and the temp file is removed like on any error.
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    // SIGINT/SIGTERM/SIGHUP: delete the partial archive, then exit 130. The registry stays
+    // locked until exit, so the archive cannot be renamed into place half-written.
+    let _ = ctrlc::set_handler(|| {
+        let _held = packtest::packager::remove_partial_outputs();
+        eprintln!("packtest: interrupted; the partial archive was removed");
+        std::process::exit(Code::Interrupted as i32);
+    });
     let packager = ReferencePackager {
         options: PackOptions { level },
     };

@@ -6,6 +6,7 @@
 //! `std::process` is used only in this module (the command adapter).
 
 mod command;
+mod partial;
 mod reference;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use command::{CommandPackager, CommandParseError};
+pub use partial::remove_partial_outputs;
 pub use reference::{PackError, PackOptions, PackStats, ReferencePackager};
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
