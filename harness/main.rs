@@ -69,6 +69,10 @@ enum Command {
         #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
         level: u32,
     },
+    /// Find silent failures in a finished job's dirs, or in an archive (DESIGN §3).
+    Check(CheckArgs),
+    /// Run a real training command in an emulated SageMaker job, pack, and check the result.
+    Sim(SimArgs),
     /// Run a packager against generated job layouts and check the contract (DESIGN §2).
     Run(RunArgs),
     /// Print an archive's manifest without extracting it.
@@ -131,6 +135,62 @@ struct RunArgs {
     redact: bool,
 }
 
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The model dir (SM_MODEL_DIR).
+    #[arg(long, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+    /// The job's working dir, where stray saves land.
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// SM_OUTPUT_DATA_DIR.
+    #[arg(long, value_name = "DIR")]
+    output_data_dir: Option<PathBuf>,
+    /// The checkpoint dir.
+    #[arg(long, value_name = "DIR")]
+    checkpoints: Option<PathBuf>,
+    /// A /tmp-like scratch dir to search for stray saves.
+    #[arg(long, value_name = "DIR")]
+    tmp: Option<PathBuf>,
+    /// A packtest sandbox or an /opt/ml-style tree (ROOT/opt/ml/model or ROOT/model).
+    #[arg(long, value_name = "ROOT", conflicts_with = "model_dir")]
+    sandbox: Option<PathBuf>,
+    /// An archive: checked against the model dir when one is given, else on its own.
+    #[arg(long, value_name = "ARCHIVE")]
+    archive: Option<PathBuf>,
+    /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
+    #[arg(long)]
+    framework: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct SimArgs {
+    /// Package with this command instead of the reference packager.
+    #[arg(long)]
+    packager: Option<String>,
+    /// Turn on a framework's rules.
+    #[arg(long)]
+    framework: Option<String>,
+    /// An input channel, NAME=DIR (repeatable); copied to opt/ml/input/data/NAME.
+    #[arg(long, value_name = "NAME=DIR")]
+    input: Vec<String>,
+    /// Keep the sandbox and the archive on disk.
+    #[arg(long)]
+    keep: bool,
+    /// Kill the training command after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The training command, after `--`.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
 /// Parses `123`, `64K`, `512M`, `8G` (binary units).
 fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -167,6 +227,8 @@ fn main() -> ExitCode {
             max_unpacked,
         } => cmd_inspect(&archive, json, max_unpacked),
         Command::Run(args) => cmd_run(args),
+        Command::Check(args) => cmd_check(args),
+        Command::Sim(args) => cmd_sim(args),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
@@ -206,6 +268,255 @@ fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
         Err(e) if e.is_usage() => Err(fail(Code::Usage, e)),
         Err(e) => Err(fail(Code::Failed, e)),
     }
+}
+
+fn framework(f: &Option<String>) -> Result<packtest::detect::DetectOptions, Exit> {
+    let framework = f
+        .as_deref()
+        .map(str::parse::<packtest::detect::Framework>)
+        .transpose()
+        .map_err(|e| fail(Code::Usage, anyhow::anyhow!(e)))?;
+    Ok(packtest::detect::DetectOptions { framework })
+}
+
+/// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
+fn read_archive_for_check(path: &Path) -> Result<(Manifest, Vec<packtest::detect::Finding>), Exit> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open the archive `{}`", path.display()))?;
+    let (m, err) = Manifest::read_lenient(file, Limits::default());
+    let mut findings = Vec::new();
+    match err {
+        Some(ArchiveError::NotGzip { offset: 0 }) => {
+            return Err(fail(
+                Code::Usage,
+                anyhow::anyhow!(
+                    "`{}` is not a gzip or tar archive; pass the model.tar.gz",
+                    path.display()
+                ),
+            ))
+        }
+        Some(ArchiveError::Io(e)) => {
+            return Err(fail(
+                Code::Usage,
+                anyhow::anyhow!("cannot read `{}`: {e}", path.display()),
+            ))
+        }
+        Some(e) => findings.push(packtest::detect::Finding {
+            code: "archive-damaged",
+            severity: packtest::detect::Severity::Error,
+            root: "archive",
+            path: None,
+            message: format!("the archive is damaged: {e} ({})", e.class()),
+            fix: "re-create it; a packager that crashed mid-write leaves exactly this".into(),
+        }),
+        None => {}
+    }
+    Ok((m, findings))
+}
+
+fn print_findings(findings: &[packtest::detect::Finding], json: bool, extra: serde_json::Value) {
+    if json {
+        let v = serde_json::json!({ "findings": findings, "context": extra });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", packtest::report::findings_text(findings, color));
+    }
+}
+
+fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
+    use packtest::detect::{self, JobDirs};
+    let opts = framework(&a.framework)?;
+    let dirs = match (&a.sandbox, &a.model_dir) {
+        (Some(root), _) => {
+            if !root.is_dir() {
+                return Err(fail(
+                    Code::Usage,
+                    anyhow::anyhow!("sandbox root `{}` is not a directory", root.display()),
+                ));
+            }
+            Some(JobDirs::from_root(root))
+        }
+        (None, Some(m)) => Some(JobDirs {
+            model_dir: m.clone(),
+            cwd: a.cwd.clone(),
+            output_data_dir: a.output_data_dir.clone(),
+            checkpoints: a.checkpoints.clone(),
+            tmp: a.tmp.clone(),
+        }),
+        (None, None) => None,
+    };
+    if let Some(d) = &dirs {
+        for p in [&d.cwd, &d.output_data_dir, &d.checkpoints, &d.tmp]
+            .into_iter()
+            .flatten()
+        {
+            if !p.is_dir() {
+                return Err(fail(
+                    Code::Usage,
+                    anyhow::anyhow!("`{}` is not a directory", p.display()),
+                ));
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    if let Some(d) = &dirs {
+        findings.extend(detect::detect(d, &opts).map_err(|e| fail(Code::Usage, e))?);
+    }
+    if let Some(archive) = &a.archive {
+        let (m, damaged) = read_archive_for_check(archive)?;
+        findings.extend(damaged);
+        match &dirs {
+            Some(d) => {
+                findings.extend(
+                    detect::check_archive_against(d, &m).map_err(|e| fail(Code::Usage, e))?,
+                );
+                // Archive-only rules that the dir scan cannot see (names as stored).
+                findings.extend(
+                    detect::detect_archive(&m, &opts)
+                        .into_iter()
+                        .filter(|f| f.code == "unsafe-member-name"),
+                );
+            }
+            None => findings.extend(detect::detect_archive(&m, &opts)),
+        }
+    }
+    if dirs.is_none() && a.archive.is_none() {
+        return Err(fail(
+            Code::Usage,
+            anyhow::anyhow!(
+                "nothing to check: give --model-dir DIR, --sandbox ROOT, or --archive model.tar.gz"
+            ),
+        ));
+    }
+    print_findings(&findings, a.json, serde_json::json!({}));
+    Ok(if detect::has_error(&findings) {
+        Code::Failed
+    } else {
+        Code::Ok
+    })
+}
+
+fn cmd_sim(a: SimArgs) -> Result<Code, Exit> {
+    use packtest::detect::{self, JobDirs};
+    use packtest::sim::{self, SimError, SimOptions};
+    let opts = framework(&a.framework)?;
+    let mut inputs = Vec::new();
+    for i in &a.input {
+        let (name, dir) = i.split_once('=').ok_or_else(|| {
+            fail(
+                Code::Usage,
+                anyhow::anyhow!("--input `{i}` is not NAME=DIR"),
+            )
+        })?;
+        inputs.push((name.to_owned(), PathBuf::from(dir)));
+    }
+    let timeout = match a.timeout {
+        Some(t) if t > 0.0 && t.is_finite() => Some(std::time::Duration::from_secs_f64(t)),
+        Some(_) => {
+            return Err(fail(
+                Code::Usage,
+                anyhow::anyhow!("--timeout must be a positive number of seconds"),
+            ))
+        }
+        None => None,
+    };
+    let packager: Box<dyn packtest::Packager> = match &a.packager {
+        Some(cmd) => Box::new(packtest::CommandPackager::parse(cmd)?),
+        None => Box::new(ReferencePackager::new()),
+    };
+    let job = match sim::run_job(&SimOptions {
+        argv: a.command.clone(),
+        inputs,
+        timeout,
+    }) {
+        Ok(j) => j,
+        Err(e @ SimError::Sandbox(_)) => return Err(fail(Code::Failed, e)),
+        Err(e) => return Err(fail(Code::Usage, e)),
+    };
+    let job_ok = job.outcome.exit.success();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "job: {} after {:.2?}\n",
+        job.outcome.exit, job.outcome.duration
+    ));
+    if !job_ok {
+        out.push_str("the training job FAILED");
+        if let Some(f) = &job.failure {
+            out.push_str(&format!(": opt/ml/output/failure says: {}", f.trim()));
+        }
+        out.push('\n');
+    }
+    let pack_job = packtest::packager::PackJob::for_sandbox(
+        &job.sandbox,
+        std::time::Duration::from_secs(3600),
+    );
+    let packed = packager.pack(&pack_job);
+    let dirs = JobDirs::from_sandbox(&job.sandbox);
+    let mut findings = detect::detect(&dirs, &opts).map_err(|e| fail(Code::Failed, e))?;
+    let mut members = Vec::new();
+    if packed.exit.success() && pack_job.output.is_file() {
+        let (m, damaged) = read_archive_for_check(&pack_job.output)?;
+        findings.extend(damaged);
+        findings
+            .extend(detect::check_archive_against(&dirs, &m).map_err(|e| fail(Code::Failed, e))?);
+        members = m
+            .members
+            .iter()
+            .filter(|x| !x.is_root_entry())
+            .map(|x| (x.kind.name(), x.size, x.path.display()))
+            .collect();
+        out.push_str(&format!(
+            "archive: {} member(s){}\n",
+            members.len(),
+            if members.is_empty() {
+                " (EMPTY: nothing was saved to SM_MODEL_DIR)"
+            } else {
+                ""
+            }
+        ));
+        for (k, size, p) in &members {
+            out.push_str(&format!("  {k:<9} {size:>12}  {p}\n"));
+        }
+    } else {
+        out.push_str(&format!(
+            "packaging failed ({}): {}\n",
+            packed.exit,
+            String::from_utf8_lossy(&packed.stderr).trim()
+        ));
+    }
+    let kept = a.keep.then(|| job.sandbox.keep());
+    if a.json {
+        print_findings(
+            &findings,
+            true,
+            serde_json::json!({
+                "job_exit": job.outcome.exit.to_string(),
+                "job_failed": !job_ok,
+                "failure": job.failure,
+                "archive_members": members.iter().map(|m| m.2.clone()).collect::<Vec<_>>(),
+                "kept": kept.as_ref().map(|k| k.display().to_string()),
+            }),
+        );
+    } else {
+        print!("{out}");
+        print_findings(&findings, false, serde_json::json!({}));
+        match &kept {
+            Some(k) => println!(
+                "sandbox kept at {} (archive: {}/out/model.tar.gz)",
+                k.display(),
+                k.display()
+            ),
+            None => println!("(use --keep to keep the sandbox and the archive)"),
+        }
+    }
+    Ok(
+        if job_ok && packed.exit.success() && !detect::has_error(&findings) {
+            Code::Ok
+        } else {
+            Code::Failed
+        },
+    )
 }
 
 fn cmd_run(a: RunArgs) -> Result<Code, Exit> {

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-pub use command::{CommandPackager, CommandParseError};
+pub(crate) use command::absolutize;
+pub use command::{run_process, CommandPackager, CommandParseError, ProcessSpec};
 pub use reference::{PackError, PackOptions, PackStats, ReferencePackager};
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
