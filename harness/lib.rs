@@ -14,6 +14,7 @@ pub mod packager;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod scenario;
 pub mod sim;
 pub mod strategy;
 

@@ -73,6 +73,14 @@ enum Command {
     Check(CheckArgs),
     /// Run a real training command in an emulated SageMaker job, pack, and check the result.
     Sim(SimArgs),
+    /// The pitfall library: list, show, or render its docs page.
+    Scenarios {
+        /// The scenario directory.
+        #[arg(long, default_value = "scenarios", env = "PACKTEST_SCENARIOS")]
+        dir: PathBuf,
+        #[command(subcommand)]
+        action: ScenariosAction,
+    },
     /// Run a packager against generated job layouts and check the contract (DESIGN §2).
     Run(RunArgs),
     /// Print an archive's manifest without extracting it.
@@ -133,6 +141,23 @@ struct RunArgs {
     /// Replace durations and sandbox paths with placeholders in the text report.
     #[arg(long, hide = true)]
     redact: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ScenariosAction {
+    /// One line per scenario: id, framework, expected codes, title.
+    List,
+    /// A scenario's story, layout, expectations and sources.
+    Show {
+        /// The scenario id.
+        id: String,
+    },
+    /// Render scenarios/README.md to stdout, or with --check, fail if the file is stale.
+    Docs {
+        /// Compare with DIR/README.md instead of printing; exit 1 when it differs.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -208,6 +233,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
+    // Like ripgrep: a closed pipe (`packtest … | head`) ends the program quietly.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -228,6 +258,7 @@ fn main() -> ExitCode {
         } => cmd_inspect(&archive, json, max_unpacked),
         Command::Run(args) => cmd_run(args),
         Command::Check(args) => cmd_check(args),
+        Command::Scenarios { dir, action } => cmd_scenarios(&dir, action),
         Command::Sim(args) => cmd_sim(args),
     };
     match result {
@@ -322,6 +353,62 @@ fn print_findings(findings: &[packtest::detect::Finding], json: bool, extra: ser
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         print!("{}", packtest::report::findings_text(findings, color));
     }
+}
+
+fn cmd_scenarios(dir: &Path, action: ScenariosAction) -> Result<Code, Exit> {
+    use packtest::scenario::{self, ScenarioLibrary};
+    let lib = ScenarioLibrary::load_dir(dir)?;
+    match action {
+        ScenariosAction::List => {
+            for (s, _, _) in lib.scenarios.values() {
+                println!(
+                    "{:<42} {:<12} {:<50} {}",
+                    s.id,
+                    format!("{:?}", s.framework).to_lowercase(),
+                    s.expect.codes.join(","),
+                    s.title
+                );
+            }
+            eprintln!("{} scenarios in `{}`", lib.scenarios.len(), dir.display());
+        }
+        ScenariosAction::Show { id } => {
+            let (s, layout, path) = lib.get(&id)?;
+            println!("{} ({})\n", s.title, path.display());
+            println!("{}\n", s.summary);
+            print!("{}", scenario::render_tree(layout));
+            println!(
+                "\nexpected codes: {}",
+                if s.expect.codes.is_empty() {
+                    "none".into()
+                } else {
+                    s.expect.codes.join(", ")
+                }
+            );
+            println!("reference packager: {:?}", s.expect.reference_packager);
+            println!("fix: {}", s.fix);
+            for src in &s.sources {
+                println!("source: {src}");
+            }
+        }
+        ScenariosAction::Docs { check } => {
+            let text =
+                scenario::render_docs(&lib).map_err(|e| fail(Code::Failed, anyhow::anyhow!(e)))?;
+            if check {
+                let path = dir.join("README.md");
+                let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+                if on_disk != text {
+                    return Err(fail(
+                        Code::Failed,
+                        anyhow::anyhow!("`{}` is stale; regenerate it with `packtest scenarios --dir {} docs > {}`", path.display(), dir.display(), path.display()),
+                    ));
+                }
+                eprintln!("`{}` is up to date", path.display());
+            } else {
+                print!("{text}");
+            }
+        }
+    }
+    Ok(Code::Ok)
 }
 
 fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
@@ -543,7 +630,7 @@ fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
     for dir in &a.scenarios {
         scenarios.extend(packtest::replay::load_dir(
             dir,
-            &packtest::replay::generic_scenario,
+            &packtest::scenario::load_for_runner,
         )?);
     }
     let cfg = RunConfig {
