@@ -81,6 +81,13 @@ enum Command {
         #[command(subcommand)]
         action: ScenariosAction,
     },
+    /// Build a layout, scenario or saved failure (TOML) into DIR, to look at it by hand.
+    Materialize {
+        /// A layout TOML, a scenario file, or a saved failure.
+        file: PathBuf,
+        /// A new or empty directory; it becomes the sandbox root (DIR/opt/ml/model, …).
+        dir: PathBuf,
+    },
     /// Run a packager against generated job layouts and check the contract (DESIGN §2).
     Run(RunArgs),
     /// Print an archive's manifest without extracting it.
@@ -258,6 +265,7 @@ fn main() -> ExitCode {
         } => cmd_inspect(&archive, json, max_unpacked),
         Command::Run(args) => cmd_run(args),
         Command::Check(args) => cmd_check(args),
+        Command::Materialize { file, dir } => cmd_materialize(&file, &dir),
         Command::Scenarios { dir, action } => cmd_scenarios(&dir, action),
         Command::Sim(args) => cmd_sim(args),
     };
@@ -408,6 +416,31 @@ fn cmd_scenarios(dir: &Path, action: ScenariosAction) -> Result<Code, Exit> {
             }
         }
     }
+    Ok(Code::Ok)
+}
+
+fn cmd_materialize(file: &Path, dir: &Path) -> Result<Code, Exit> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    let layout = if text.contains("[failure]") {
+        packtest::replay::SavedFailure::from_toml(&text)
+            .map(|(_, l)| l)
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", file.display()))?
+    } else if text.contains("[layout]") {
+        packtest::scenario::load_for_runner(file, &text)
+            .map(|n| n.layout)
+            .map_err(|e| anyhow::anyhow!(e))?
+    } else {
+        packtest::layout::Layout::from_toml(&text)
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", file.display()))?
+    };
+    let sb = packtest::Sandbox::materialize_at(dir, &layout)?;
+    println!("{}", sb.model_dir().display());
+    eprintln!(
+        "built {} entries under `{}` (model dir printed on stdout)",
+        layout.entries.len(),
+        dir.display()
+    );
     Ok(Code::Ok)
 }
 
