@@ -304,11 +304,29 @@ fn materialize_builds_a_saved_failure_or_layout_for_hand_debugging() {
     let layout = t.path().join("l.toml");
     fs::write(&layout, "[[entry]]\nroot = \"model\"\npath = \"a/b.bin\"\nkind = \"file\"\ncontent = { text = \"hi\" }\n").unwrap();
     let dir = t.path().join("box");
-    packtest().arg("materialize").arg(&layout).arg(&dir).assert().success().stdout(predicate::str::contains("opt/ml/model"));
+    packtest()
+        .arg("materialize")
+        .arg(&layout)
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("opt/ml/model"));
     assert_eq!(fs::read(dir.join("opt/ml/model/a/b.bin")).unwrap(), b"hi");
     // A non-empty directory is refused, and nothing in it is touched.
-    packtest().arg("materialize").arg(&layout).arg(&dir).assert().code(2).stderr(predicate::str::contains("not empty"));
-    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/torch-save-to-cwd.toml");
-    packtest().arg("materialize").arg(&scenario).arg(t.path().join("s")).assert().success();
+    packtest()
+        .arg("materialize")
+        .arg(&layout)
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not empty"));
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/torch-save-to-cwd.toml");
+    packtest()
+        .arg("materialize")
+        .arg(&scenario)
+        .arg(t.path().join("s"))
+        .assert()
+        .success();
     assert!(t.path().join("s/opt/ml/code/model.pt").is_file());
 }
