@@ -65,9 +65,15 @@ enum Command {
         /// Where to write the archive.
         #[arg(short, long)]
         output: PathBuf,
-        /// Deflate level 0-9.
+        /// Deflate level 0-9; 6 adapts per block (stored, Huffman-only, fast or normal LZ).
         #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
         level: u32,
+        /// Compression threads (default: all cores); the output is identical for any count.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+        /// `tar.gz` (default) or `tar` (uncompressed model data).
+        #[arg(long, default_value = "tar.gz", value_parser = ["tar.gz", "tar"])]
+        format: String,
     },
     /// Find silent failures in a finished job's dirs, or in an archive (DESIGN §3).
     Check(CheckArgs),
@@ -257,7 +263,9 @@ fn main() -> ExitCode {
             model_dir,
             output,
             level,
-        } => cmd_pack(&model_dir, &output, level),
+            threads,
+            format,
+        } => cmd_pack(&model_dir, &output, level, threads, &format),
         Command::Inspect {
             archive,
             json,
@@ -278,10 +286,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
-    let packager = ReferencePackager {
-        options: PackOptions { level },
+fn cmd_pack(
+    model_dir: &Path,
+    output: &Path,
+    level: u32,
+    threads: Option<u32>,
+    format: &str,
+) -> Result<Code, Exit> {
+    let mut options = PackOptions {
+        level,
+        ..PackOptions::default()
     };
+    if let Some(t) = threads {
+        options.threads = t as usize;
+    }
+    if format == "tar" {
+        options.format = packtest::packager::ArchiveFormat::Tar;
+    }
+    let packager = ReferencePackager { options };
     let start = std::time::Instant::now();
     match packager.pack_dir(model_dir, output) {
         Ok(stats) => {

@@ -6,6 +6,7 @@
 //! `std::process` is used only in this module (the command adapter).
 
 mod command;
+pub mod pgzip;
 mod reference;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 pub(crate) use command::absolutize;
 pub use command::{run_process, CommandPackager, CommandParseError, ProcessSpec};
-pub use reference::{PackError, PackOptions, PackStats, ReferencePackager};
+pub use reference::{ArchiveFormat, PackError, PackOptions, PackStats, ReferencePackager};
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
