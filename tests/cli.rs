@@ -330,3 +330,81 @@ fn materialize_builds_a_saved_failure_or_layout_for_hand_debugging() {
         .success();
     assert!(t.path().join("s/opt/ml/code/model.pt").is_file());
 }
+
+#[test]
+fn pack_output_is_identical_for_any_thread_count_and_gzip_accepts_it() {
+    use packtest::layout::{Content, Entry, Fill, Layout, Root, Sandbox};
+    let layout = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "w.bin",
+            Content::Seeded {
+                seed: 1,
+                size: 3_500_000,
+                fill: Fill::Floats,
+            },
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "t.txt",
+            Content::Seeded {
+                seed: 2,
+                size: 2_500_000,
+                fill: Fill::Text,
+            },
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "r.bin",
+            Content::Seeded {
+                seed: 3,
+                size: 1_200_000,
+                fill: Fill::Random,
+            },
+        ));
+    let sb = Sandbox::materialize(&layout).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let out = t.path().join(format!("m{threads}.tar.gz"));
+        packtest()
+            .arg("pack")
+            .arg(sb.model_dir())
+            .arg("-o")
+            .arg(&out)
+            .args(["--threads", threads])
+            .assert()
+            .success();
+        outs.push(fs::read(&out).unwrap());
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+    if std::process::Command::new("gzip")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let st = std::process::Command::new("gzip")
+            .arg("-t")
+            .arg(t.path().join("m2.tar.gz"))
+            .status()
+            .unwrap();
+        assert!(st.success(), "gzip -t rejected the output");
+    }
+    // --format tar writes a plain tar that the reader accepts.
+    let plain = t.path().join("m.tar");
+    packtest()
+        .arg("pack")
+        .arg(sb.model_dir())
+        .arg("-o")
+        .arg(&plain)
+        .args(["--format", "tar"])
+        .assert()
+        .success();
+    packtest()
+        .arg("inspect")
+        .arg(&plain)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("None"));
+}
