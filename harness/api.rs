@@ -118,9 +118,9 @@ impl<P: Packager> Harness<P> {
         self
     }
 
-    /// Adds every saved failure (and scenario file with a `[layout]` table) in `dir`.
+    /// Adds every saved failure and scenario file in `dir`.
     pub fn scenarios_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, ReplayError> {
-        let loaded = crate::replay::load_dir(dir.as_ref(), &crate::replay::generic_scenario)?;
+        let loaded = crate::replay::load_dir(dir.as_ref(), &crate::scenario::load_for_runner)?;
         self.scenarios.extend(loaded);
         Ok(self)
     }

@@ -16,8 +16,9 @@
 //! `archive-mismatch` (error), `nested-model-root` (warning), `hf-incomplete` (warning),
 //! `checkpoints-in-model-dir` (warning), `archive-in-model-dir` (warning),
 //! `zero-byte-model-file` (warning), `inference-code-misplaced` (warning),
-//! `xgboost-misnamed` (warning), `junk-files` (info), `output-data-in-model-dir` (info).
-//! The last four are additions to DESIGN §3's starting set, each for a documented pitfall
+//! `xgboost-misnamed` (warning), `keras-file-only` (warning), `junk-files` (info),
+//! `output-data-in-model-dir` (info), `archive-damaged` and `unsafe-member-name` (errors, for
+//! archives). `inference-code-misplaced` onward are additions to DESIGN §3's starting set, each for a documented pitfall
 //! (sagemaker-pitfalls.md).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -764,21 +765,19 @@ pub fn tree_findings(t: &Tree, root: &'static str, opts: &DetectOptions) -> Vec<
     for (p, n) in &t.nodes {
         let name = p.file_name();
         let comps: Vec<&[u8]> = p.components().collect();
-        if comps
+        let is_ckpt_dir = |c: &[u8]| c.starts_with(b"checkpoint-") || c.starts_with(b"global_step");
+        // The first checkpoint dir on the path is reported once; loose training-state files
+        // are reported when they are not inside one.
+        let ckpt_dir_here = comps.last().is_some_and(|c| is_ckpt_dir(c))
+            && !comps[..comps.len() - 1].iter().any(|c| is_ckpt_dir(c));
+        let inside_ckpt_dir = comps[..comps.len().saturating_sub(1)]
             .iter()
-            .any(|c| c.starts_with(b"checkpoint-") || c.starts_with(b"global_step"))
-            && comps.len()
-                == p.components()
-                    .take_while(|c| {
-                        !c.starts_with(b"checkpoint-") && !c.starts_with(b"global_step")
-                    })
-                    .count()
-                    + 1
-            || (n.kind == NodeKind::File
-                && (matches!(name, b"optimizer.pt" | b"scheduler.pt" | b"optimizer.bin")
-                    || name.starts_with(b"rng_state")
-                    || name.ends_with(b".ckpt")))
-        {
+            .any(|c| is_ckpt_dir(c));
+        let state_file = n.kind == NodeKind::File
+            && (matches!(name, b"optimizer.pt" | b"scheduler.pt" | b"optimizer.bin")
+                || name.starts_with(b"rng_state")
+                || name.ends_with(b".ckpt"));
+        if ckpt_dir_here || (state_file && !inside_ckpt_dir) {
             out.push(finding(
                 "checkpoints-in-model-dir",
                 Warning,
@@ -859,6 +858,34 @@ pub fn tree_findings(t: &Tree, root: &'static str, opts: &DetectOptions) -> Vec<
             format!("`{p}` is editor or interpreter residue, packed for nothing"),
             "delete it before the job ends, or save into a clean directory",
         ));
+    }
+    if t.has(b"adapter_config.json") && !t.has(b"config.json") {
+        out.push(finding(
+            "hf-incomplete",
+            Warning,
+            root,
+            Some(RawPath::from("adapter_config.json")),
+            "only a PEFT/LoRA adapter is saved: there is no config.json or full weights, so the serving container has no model to load".to_string(),
+            "merge before saving: model = model.merge_and_unload(); model.save_pretrained(SM_MODEL_DIR); tokenizer.save_pretrained(SM_MODEL_DIR)",
+        ));
+    }
+    let has_savedmodel = t.files().any(|(p, _)| p.file_name() == b"saved_model.pb");
+    for (p, n) in t.files() {
+        let keras_file =
+            matches!(n.sniffed, Some(Sniffed::Hdf5)) || p.file_name().ends_with(b".keras");
+        if keras_file
+            && !has_savedmodel
+            && matches!(opts.framework, None | Some(Framework::Tensorflow))
+        {
+            out.push(finding(
+                "keras-file-only",
+                Warning,
+                root,
+                Some(p.clone()),
+                format!("`{p}` is a Keras file and there is no SavedModel: TensorFlow Serving (the SageMaker TF container) loads only SavedModels"),
+                "export a SavedModel as well: model.export(os.path.join(SM_MODEL_DIR, '1')) (Keras 3) or tf.saved_model.save",
+            ));
+        }
     }
     if torch {
         for (p, _) in t.files().filter(|(p, _)| {

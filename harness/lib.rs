@@ -14,6 +14,8 @@ pub mod packager;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod scenario;
+pub mod sim;
 pub mod strategy;
 
 pub use packager::{CommandPackager, Packager, ReferencePackager};

@@ -65,9 +65,34 @@ enum Command {
         /// Where to write the archive.
         #[arg(short, long)]
         output: PathBuf,
-        /// Deflate level 0-9.
+        /// Deflate level 0-9; 6 adapts per block (stored, Huffman-only, fast or normal LZ).
         #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
         level: u32,
+        /// Compression threads (default: all cores); the output is identical for any count.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+        /// `tar.gz` (default) or `tar` (uncompressed model data).
+        #[arg(long, default_value = "tar.gz", value_parser = ["tar.gz", "tar"])]
+        format: String,
+    },
+    /// Find silent failures in a finished job's dirs, or in an archive (DESIGN §3).
+    Check(CheckArgs),
+    /// Run a real training command in an emulated SageMaker job, pack, and check the result.
+    Sim(SimArgs),
+    /// The pitfall library: list, show, or render its docs page.
+    Scenarios {
+        /// The scenario directory.
+        #[arg(long, default_value = "scenarios", env = "PACKTEST_SCENARIOS")]
+        dir: PathBuf,
+        #[command(subcommand)]
+        action: ScenariosAction,
+    },
+    /// Build a layout, scenario or saved failure (TOML) into DIR, to look at it by hand.
+    Materialize {
+        /// A layout TOML, a scenario file, or a saved failure.
+        file: PathBuf,
+        /// A new or empty directory; it becomes the sandbox root (DIR/opt/ml/model, …).
+        dir: PathBuf,
     },
     /// Run a packager against generated job layouts and check the contract (DESIGN §2).
     Run(RunArgs),
@@ -131,6 +156,79 @@ struct RunArgs {
     redact: bool,
 }
 
+#[derive(Subcommand, Debug)]
+enum ScenariosAction {
+    /// One line per scenario: id, framework, expected codes, title.
+    List,
+    /// A scenario's story, layout, expectations and sources.
+    Show {
+        /// The scenario id.
+        id: String,
+    },
+    /// Render scenarios/README.md to stdout, or with --check, fail if the file is stale.
+    Docs {
+        /// Compare with DIR/README.md instead of printing; exit 1 when it differs.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The model dir (SM_MODEL_DIR).
+    #[arg(long, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+    /// The job's working dir, where stray saves land.
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// SM_OUTPUT_DATA_DIR.
+    #[arg(long, value_name = "DIR")]
+    output_data_dir: Option<PathBuf>,
+    /// The checkpoint dir.
+    #[arg(long, value_name = "DIR")]
+    checkpoints: Option<PathBuf>,
+    /// A /tmp-like scratch dir to search for stray saves.
+    #[arg(long, value_name = "DIR")]
+    tmp: Option<PathBuf>,
+    /// A packtest sandbox or an /opt/ml-style tree (ROOT/opt/ml/model or ROOT/model).
+    #[arg(long, value_name = "ROOT", conflicts_with = "model_dir")]
+    sandbox: Option<PathBuf>,
+    /// An archive: checked against the model dir when one is given, else on its own.
+    #[arg(long, value_name = "ARCHIVE")]
+    archive: Option<PathBuf>,
+    /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
+    #[arg(long)]
+    framework: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct SimArgs {
+    /// Package with this command instead of the reference packager.
+    #[arg(long)]
+    packager: Option<String>,
+    /// Turn on a framework's rules.
+    #[arg(long)]
+    framework: Option<String>,
+    /// An input channel, NAME=DIR (repeatable); copied to opt/ml/input/data/NAME.
+    #[arg(long, value_name = "NAME=DIR")]
+    input: Vec<String>,
+    /// Keep the sandbox and the archive on disk.
+    #[arg(long)]
+    keep: bool,
+    /// Kill the training command after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The training command, after `--`.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
 /// Parses `123`, `64K`, `512M`, `8G` (binary units).
 fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -148,6 +246,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
+    // Like ripgrep: a closed pipe (`packtest … | head`) ends the program quietly.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -160,13 +263,19 @@ fn main() -> ExitCode {
             model_dir,
             output,
             level,
-        } => cmd_pack(&model_dir, &output, level),
+            threads,
+            format,
+        } => cmd_pack(&model_dir, &output, level, threads, &format),
         Command::Inspect {
             archive,
             json,
             max_unpacked,
         } => cmd_inspect(&archive, json, max_unpacked),
         Command::Run(args) => cmd_run(args),
+        Command::Check(args) => cmd_check(args),
+        Command::Materialize { file, dir } => cmd_materialize(&file, &dir),
+        Command::Scenarios { dir, action } => cmd_scenarios(&dir, action),
+        Command::Sim(args) => cmd_sim(args),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
@@ -177,7 +286,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
+fn cmd_pack(
+    model_dir: &Path,
+    output: &Path,
+    level: u32,
+    threads: Option<u32>,
+    format: &str,
+) -> Result<Code, Exit> {
     // Under `ulimit -f` the kernel kills a writer with SIGXFSZ, leaving the temp file; ignored,
     // the write fails with EFBIG and the temp file is removed like on any error.
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
@@ -191,9 +306,17 @@ fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
         eprintln!("packtest: interrupted; the partial archive was removed");
         std::process::exit(Code::Interrupted as i32);
     });
-    let packager = ReferencePackager {
-        options: PackOptions { level },
+    let mut options = PackOptions {
+        level,
+        ..PackOptions::default()
     };
+    if let Some(t) = threads {
+        options.threads = t as usize;
+    }
+    if format == "tar" {
+        options.format = packtest::packager::ArchiveFormat::Tar;
+    }
+    let packager = ReferencePackager { options };
     let start = std::time::Instant::now();
     match packager.pack_dir(model_dir, output) {
         Ok(stats) => {
@@ -221,6 +344,336 @@ fn cmd_pack(model_dir: &Path, output: &Path, level: u32) -> Result<Code, Exit> {
     }
 }
 
+fn framework(f: &Option<String>) -> Result<packtest::detect::DetectOptions, Exit> {
+    let framework = f
+        .as_deref()
+        .map(str::parse::<packtest::detect::Framework>)
+        .transpose()
+        .map_err(|e| fail(Code::Usage, anyhow::anyhow!(e)))?;
+    Ok(packtest::detect::DetectOptions { framework })
+}
+
+/// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
+fn read_archive_for_check(path: &Path) -> Result<(Manifest, Vec<packtest::detect::Finding>), Exit> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open the archive `{}`", path.display()))?;
+    let (m, err) = Manifest::read_lenient(file, Limits::default());
+    let mut findings = Vec::new();
+    match err {
+        Some(ArchiveError::NotGzip { offset: 0 }) => {
+            return Err(fail(
+                Code::Usage,
+                anyhow::anyhow!(
+                    "`{}` is not a gzip or tar archive; pass the model.tar.gz",
+                    path.display()
+                ),
+            ))
+        }
+        Some(ArchiveError::Io(e)) => {
+            return Err(fail(
+                Code::Usage,
+                anyhow::anyhow!("cannot read `{}`: {e}", path.display()),
+            ))
+        }
+        Some(e) => findings.push(packtest::detect::Finding {
+            code: "archive-damaged",
+            severity: packtest::detect::Severity::Error,
+            root: "archive",
+            path: None,
+            message: format!("the archive is damaged: {e} ({})", e.class()),
+            fix: "re-create it; a packager that crashed mid-write leaves exactly this".into(),
+        }),
+        None => {}
+    }
+    Ok((m, findings))
+}
+
+fn print_findings(findings: &[packtest::detect::Finding], json: bool, extra: serde_json::Value) {
+    if json {
+        let v = serde_json::json!({ "findings": findings, "context": extra });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", packtest::report::findings_text(findings, color));
+    }
+}
+
+fn cmd_scenarios(dir: &Path, action: ScenariosAction) -> Result<Code, Exit> {
+    use packtest::scenario::{self, ScenarioLibrary};
+    let lib = ScenarioLibrary::load_dir(dir)?;
+    match action {
+        ScenariosAction::List => {
+            for (s, _, _) in lib.scenarios.values() {
+                println!(
+                    "{:<42} {:<12} {:<50} {}",
+                    s.id,
+                    format!("{:?}", s.framework).to_lowercase(),
+                    s.expect.codes.join(","),
+                    s.title
+                );
+            }
+            eprintln!("{} scenarios in `{}`", lib.scenarios.len(), dir.display());
+        }
+        ScenariosAction::Show { id } => {
+            let (s, layout, path) = lib.get(&id)?;
+            println!("{} ({})\n", s.title, path.display());
+            println!("{}\n", s.summary);
+            print!("{}", scenario::render_tree(layout));
+            println!(
+                "\nexpected codes: {}",
+                if s.expect.codes.is_empty() {
+                    "none".into()
+                } else {
+                    s.expect.codes.join(", ")
+                }
+            );
+            println!("reference packager: {:?}", s.expect.reference_packager);
+            println!("fix: {}", s.fix);
+            for src in &s.sources {
+                println!("source: {src}");
+            }
+        }
+        ScenariosAction::Docs { check } => {
+            let text =
+                scenario::render_docs(&lib).map_err(|e| fail(Code::Failed, anyhow::anyhow!(e)))?;
+            if check {
+                let path = dir.join("README.md");
+                let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+                if on_disk != text {
+                    return Err(fail(
+                        Code::Failed,
+                        anyhow::anyhow!("`{}` is stale; regenerate it with `packtest scenarios --dir {} docs > {}`", path.display(), dir.display(), path.display()),
+                    ));
+                }
+                eprintln!("`{}` is up to date", path.display());
+            } else {
+                print!("{text}");
+            }
+        }
+    }
+    Ok(Code::Ok)
+}
+
+fn cmd_materialize(file: &Path, dir: &Path) -> Result<Code, Exit> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    let layout = if text.contains("[failure]") {
+        packtest::replay::SavedFailure::from_toml(&text)
+            .map(|(_, l)| l)
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", file.display()))?
+    } else if text.contains("[layout]") {
+        packtest::scenario::load_for_runner(file, &text)
+            .map(|n| n.layout)
+            .map_err(|e| anyhow::anyhow!(e))?
+    } else {
+        packtest::layout::Layout::from_toml(&text)
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", file.display()))?
+    };
+    let sb = packtest::Sandbox::materialize_at(dir, &layout)?;
+    println!("{}", sb.model_dir().display());
+    eprintln!(
+        "built {} entries under `{}` (model dir printed on stdout)",
+        layout.entries.len(),
+        dir.display()
+    );
+    Ok(Code::Ok)
+}
+
+fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
+    use packtest::detect::{self, JobDirs};
+    let opts = framework(&a.framework)?;
+    let dirs = match (&a.sandbox, &a.model_dir) {
+        (Some(root), _) => {
+            if !root.is_dir() {
+                return Err(fail(
+                    Code::Usage,
+                    anyhow::anyhow!("sandbox root `{}` is not a directory", root.display()),
+                ));
+            }
+            Some(JobDirs::from_root(root))
+        }
+        (None, Some(m)) => Some(JobDirs {
+            model_dir: m.clone(),
+            cwd: a.cwd.clone(),
+            output_data_dir: a.output_data_dir.clone(),
+            checkpoints: a.checkpoints.clone(),
+            tmp: a.tmp.clone(),
+        }),
+        (None, None) => None,
+    };
+    if let Some(d) = &dirs {
+        for p in [&d.cwd, &d.output_data_dir, &d.checkpoints, &d.tmp]
+            .into_iter()
+            .flatten()
+        {
+            if !p.is_dir() {
+                return Err(fail(
+                    Code::Usage,
+                    anyhow::anyhow!("`{}` is not a directory", p.display()),
+                ));
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    if let Some(d) = &dirs {
+        findings.extend(detect::detect(d, &opts).map_err(|e| fail(Code::Usage, e))?);
+    }
+    if let Some(archive) = &a.archive {
+        let (m, damaged) = read_archive_for_check(archive)?;
+        findings.extend(damaged);
+        match &dirs {
+            Some(d) => {
+                findings.extend(
+                    detect::check_archive_against(d, &m).map_err(|e| fail(Code::Usage, e))?,
+                );
+                // Archive-only rules that the dir scan cannot see (names as stored).
+                findings.extend(
+                    detect::detect_archive(&m, &opts)
+                        .into_iter()
+                        .filter(|f| f.code == "unsafe-member-name"),
+                );
+            }
+            None => findings.extend(detect::detect_archive(&m, &opts)),
+        }
+    }
+    if dirs.is_none() && a.archive.is_none() {
+        return Err(fail(
+            Code::Usage,
+            anyhow::anyhow!(
+                "nothing to check: give --model-dir DIR, --sandbox ROOT, or --archive model.tar.gz"
+            ),
+        ));
+    }
+    print_findings(&findings, a.json, serde_json::json!({}));
+    Ok(if detect::has_error(&findings) {
+        Code::Failed
+    } else {
+        Code::Ok
+    })
+}
+
+fn cmd_sim(a: SimArgs) -> Result<Code, Exit> {
+    use packtest::detect::{self, JobDirs};
+    use packtest::sim::{self, SimError, SimOptions};
+    let opts = framework(&a.framework)?;
+    let mut inputs = Vec::new();
+    for i in &a.input {
+        let (name, dir) = i.split_once('=').ok_or_else(|| {
+            fail(
+                Code::Usage,
+                anyhow::anyhow!("--input `{i}` is not NAME=DIR"),
+            )
+        })?;
+        inputs.push((name.to_owned(), PathBuf::from(dir)));
+    }
+    let timeout = match a.timeout {
+        Some(t) if t > 0.0 && t.is_finite() => Some(std::time::Duration::from_secs_f64(t)),
+        Some(_) => {
+            return Err(fail(
+                Code::Usage,
+                anyhow::anyhow!("--timeout must be a positive number of seconds"),
+            ))
+        }
+        None => None,
+    };
+    let packager: Box<dyn packtest::Packager> = match &a.packager {
+        Some(cmd) => Box::new(packtest::CommandPackager::parse(cmd)?),
+        None => Box::new(ReferencePackager::new()),
+    };
+    let job = match sim::run_job(&SimOptions {
+        argv: a.command.clone(),
+        inputs,
+        timeout,
+    }) {
+        Ok(j) => j,
+        Err(e @ SimError::Sandbox(_)) => return Err(fail(Code::Failed, e)),
+        Err(e) => return Err(fail(Code::Usage, e)),
+    };
+    let job_ok = job.outcome.exit.success();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "job: {} after {:.2?}\n",
+        job.outcome.exit, job.outcome.duration
+    ));
+    if !job_ok {
+        out.push_str("the training job FAILED");
+        if let Some(f) = &job.failure {
+            out.push_str(&format!(": opt/ml/output/failure says: {}", f.trim()));
+        }
+        out.push('\n');
+    }
+    let pack_job = packtest::packager::PackJob::for_sandbox(
+        &job.sandbox,
+        std::time::Duration::from_secs(3600),
+    );
+    let packed = packager.pack(&pack_job);
+    let dirs = JobDirs::from_sandbox(&job.sandbox);
+    let mut findings = detect::detect(&dirs, &opts).map_err(|e| fail(Code::Failed, e))?;
+    let mut members = Vec::new();
+    if packed.exit.success() && pack_job.output.is_file() {
+        let (m, damaged) = read_archive_for_check(&pack_job.output)?;
+        findings.extend(damaged);
+        findings
+            .extend(detect::check_archive_against(&dirs, &m).map_err(|e| fail(Code::Failed, e))?);
+        members = m
+            .members
+            .iter()
+            .filter(|x| !x.is_root_entry())
+            .map(|x| (x.kind.name(), x.size, x.path.display()))
+            .collect();
+        out.push_str(&format!(
+            "archive: {} member(s){}\n",
+            members.len(),
+            if members.is_empty() {
+                " (EMPTY: nothing was saved to SM_MODEL_DIR)"
+            } else {
+                ""
+            }
+        ));
+        for (k, size, p) in &members {
+            out.push_str(&format!("  {k:<9} {size:>12}  {p}\n"));
+        }
+    } else {
+        out.push_str(&format!(
+            "packaging failed ({}): {}\n",
+            packed.exit,
+            String::from_utf8_lossy(&packed.stderr).trim()
+        ));
+    }
+    let kept = a.keep.then(|| job.sandbox.keep());
+    if a.json {
+        print_findings(
+            &findings,
+            true,
+            serde_json::json!({
+                "job_exit": job.outcome.exit.to_string(),
+                "job_failed": !job_ok,
+                "failure": job.failure,
+                "archive_members": members.iter().map(|m| m.2.clone()).collect::<Vec<_>>(),
+                "kept": kept.as_ref().map(|k| k.display().to_string()),
+            }),
+        );
+    } else {
+        print!("{out}");
+        print_findings(&findings, false, serde_json::json!({}));
+        match &kept {
+            Some(k) => println!(
+                "sandbox kept at {} (archive: {}/out/model.tar.gz)",
+                k.display(),
+                k.display()
+            ),
+            None => println!("(use --keep to keep the sandbox and the archive)"),
+        }
+    }
+    Ok(
+        if job_ok && packed.exit.success() && !detect::has_error(&findings) {
+            Code::Ok
+        } else {
+            Code::Failed
+        },
+    )
+}
+
 fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
     use packtest::report::{self, Progress, TextOptions};
     use packtest::runner::{self, RunConfig};
@@ -245,7 +698,7 @@ fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
     for dir in &a.scenarios {
         scenarios.extend(packtest::replay::load_dir(
             dir,
-            &packtest::replay::generic_scenario,
+            &packtest::scenario::load_for_runner,
         )?);
     }
     let cfg = RunConfig {

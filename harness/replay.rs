@@ -137,8 +137,8 @@ impl SavedFailure {
     }
 }
 
-/// Loads every `.toml` in `dir` as a saved failure or, failing that, through `fallback`
-/// (the scenario library's loader). Files are returned sorted by name.
+/// Loads every `.toml` in `dir` as a saved failure (it has a `[failure]` table) or else
+/// through `fallback` (the scenario library's strict loader). Files are returned sorted by name.
 pub fn load_dir(
     dir: &Path,
     fallback: &dyn Fn(&Path, &str) -> Result<NamedLayout, String>,
@@ -187,28 +187,6 @@ pub fn load_dir(
         }
     }
     Ok(out)
-}
-
-/// A minimal scenario reader: any TOML file with an optional `id` and a `[layout]` table.
-/// Other keys are ignored here; the scenario library validates its own files.
-pub fn generic_scenario(path: &Path, text: &str) -> Result<NamedLayout, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-    let id = table
-        .get("id")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_default();
-    let layout = table.get("layout").ok_or("no [layout] table")?;
-    let lt: LayoutToml = layout
-        .clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| e.to_string())?;
-    let layout = Layout::try_from(&lt).map_err(|e| e.to_string())?;
-    Ok(NamedLayout {
-        id: format!("scenario:{id}"),
-        layout,
-    })
 }
 
 #[cfg(test)]

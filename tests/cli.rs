@@ -297,3 +297,114 @@ fn run_exits_1_and_saves_a_replayable_failure() {
         .assert()
         .success();
 }
+
+#[test]
+fn materialize_builds_a_saved_failure_or_layout_for_hand_debugging() {
+    let t = tempfile::tempdir().unwrap();
+    let layout = t.path().join("l.toml");
+    fs::write(&layout, "[[entry]]\nroot = \"model\"\npath = \"a/b.bin\"\nkind = \"file\"\ncontent = { text = \"hi\" }\n").unwrap();
+    let dir = t.path().join("box");
+    packtest()
+        .arg("materialize")
+        .arg(&layout)
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("opt/ml/model"));
+    assert_eq!(fs::read(dir.join("opt/ml/model/a/b.bin")).unwrap(), b"hi");
+    // A non-empty directory is refused, and nothing in it is touched.
+    packtest()
+        .arg("materialize")
+        .arg(&layout)
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not empty"));
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/torch-save-to-cwd.toml");
+    packtest()
+        .arg("materialize")
+        .arg(&scenario)
+        .arg(t.path().join("s"))
+        .assert()
+        .success();
+    assert!(t.path().join("s/opt/ml/code/model.pt").is_file());
+}
+
+#[test]
+fn pack_output_is_identical_for_any_thread_count_and_gzip_accepts_it() {
+    use packtest::layout::{Content, Entry, Fill, Layout, Root, Sandbox};
+    let layout = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "w.bin",
+            Content::Seeded {
+                seed: 1,
+                size: 3_500_000,
+                fill: Fill::Floats,
+            },
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "t.txt",
+            Content::Seeded {
+                seed: 2,
+                size: 2_500_000,
+                fill: Fill::Text,
+            },
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "r.bin",
+            Content::Seeded {
+                seed: 3,
+                size: 1_200_000,
+                fill: Fill::Random,
+            },
+        ));
+    let sb = Sandbox::materialize(&layout).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let out = t.path().join(format!("m{threads}.tar.gz"));
+        packtest()
+            .arg("pack")
+            .arg(sb.model_dir())
+            .arg("-o")
+            .arg(&out)
+            .args(["--threads", threads])
+            .assert()
+            .success();
+        outs.push(fs::read(&out).unwrap());
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+    if std::process::Command::new("gzip")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let st = std::process::Command::new("gzip")
+            .arg("-t")
+            .arg(t.path().join("m2.tar.gz"))
+            .status()
+            .unwrap();
+        assert!(st.success(), "gzip -t rejected the output");
+    }
+    // --format tar writes a plain tar that the reader accepts.
+    let plain = t.path().join("m.tar");
+    packtest()
+        .arg("pack")
+        .arg(sb.model_dir())
+        .arg("-o")
+        .arg(&plain)
+        .args(["--format", "tar"])
+        .assert()
+        .success();
+    packtest()
+        .arg("inspect")
+        .arg(&plain)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("None"));
+}

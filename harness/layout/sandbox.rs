@@ -234,6 +234,34 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Builds `layout` in `dir`, which must be empty or absent; the result is never deleted.
+    /// For hand debugging (`packtest materialize`) and benchmarks.
+    pub fn materialize_at(dir: &Path, layout: &Layout) -> Result<Sandbox, SandboxError> {
+        layout.validate()?;
+        if dir.exists()
+            && fs::read_dir(dir)
+                .map_err(io_err("read", dir))?
+                .next()
+                .is_some()
+        {
+            return Err(SandboxError::Io {
+                action: "build a sandbox in",
+                path: dir.to_owned(),
+                source: io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "the directory is not empty; give a new or empty one",
+                ),
+            });
+        }
+        fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        let sandbox = Sandbox {
+            temp: None,
+            root: dir.to_owned(),
+        };
+        sandbox.build(layout)?;
+        Ok(sandbox)
+    }
+
     /// Adopts an existing directory as a sandbox (for `check --sandbox`); it is never deleted.
     pub fn existing(root: impl Into<PathBuf>) -> Sandbox {
         Sandbox {

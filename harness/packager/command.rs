@@ -120,7 +120,9 @@ impl CommandPackager {
     }
 }
 
-fn absolutize(index: usize, word: String, cwd: Option<&Path>) -> String {
+/// Makes a relative program path, or a relative argument that names an existing file,
+/// absolute against `cwd`, because the child runs elsewhere.
+pub(crate) fn absolutize(index: usize, word: String, cwd: Option<&Path>) -> String {
     let Some(cwd) = cwd else { return word };
     if word.starts_with('/') || word.starts_with('-') || word.contains('{') {
         return word;
@@ -188,76 +190,124 @@ impl Packager for CommandPackager {
     }
 
     fn pack(&self, job: &PackJob) -> PackOutcome {
-        let start = Instant::now();
-        let argv = self.argv_for(job);
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&job.cwd)
-            .env("SM_MODEL_DIR", &job.model_dir)
-            .env("SM_OUTPUT_DATA_DIR", &job.output_data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                return PackOutcome {
-                    exit: Exit::SpawnFailed(format!(
-                        "`{}`: {e}",
-                        PathBuf::from(&argv[0]).display()
-                    )),
-                    stdout: Vec::new(),
-                    stderr: Vec::new(),
-                    duration: start.elapsed(),
-                }
-            }
-        };
-        let pid = child.id() as i32;
-        let out = child.stdout.take().map(drain);
-        let err = child.stderr.take().map(drain);
-        let deadline = start + job.timeout;
-        let mut timed_out = false;
-        let mut sleep = Duration::from_millis(1);
-        loop {
-            if exited_unreaped(pid) {
-                break;
-            }
-            if Instant::now() >= deadline || super::cancelled() {
-                timed_out = true;
-                kill_group(pid, libc::SIGTERM);
-                let grace_end = Instant::now() + KILL_GRACE;
-                while Instant::now() < grace_end && !exited_unreaped(pid) {
-                    thread::sleep(Duration::from_millis(5));
-                }
-                break;
-            }
-            thread::sleep(sleep);
-            sleep = (sleep * 2).min(Duration::from_millis(20));
-        }
-        // Children that outlive the packager die with its group.
-        kill_group(pid, libc::SIGKILL);
-        let status = child.wait();
-        let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
-        let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
-        let exit = if timed_out {
-            Exit::TimedOut
-        } else {
-            match status {
-                Ok(s) => match (s.code(), s.signal()) {
-                    (Some(c), _) => Exit::Code(c),
-                    (None, Some(sig)) => Exit::Signal(sig),
-                    _ => Exit::Code(-1),
-                },
-                Err(e) => Exit::SpawnFailed(format!("cannot wait for the packager: {e}")),
-            }
-        };
-        PackOutcome {
-            exit,
-            stdout,
-            stderr,
+        run_process(&ProcessSpec {
+            argv: self.argv_for(job),
+            cwd: job.cwd.clone(),
+            env: vec![
+                (
+                    "SM_MODEL_DIR".into(),
+                    job.model_dir.clone().into_os_string(),
+                ),
+                (
+                    "SM_OUTPUT_DATA_DIR".into(),
+                    job.output_data_dir.clone().into_os_string(),
+                ),
+            ],
+            timeout: Some(job.timeout),
+            capture: true,
+        })
+    }
+}
+
+/// A child process to run with packtest's hygiene (see the module docs).
+#[derive(Clone, Debug)]
+pub struct ProcessSpec {
+    /// Program and arguments; must not be empty.
+    pub argv: Vec<std::ffi::OsString>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Extra environment variables.
+    pub env: Vec<(String, std::ffi::OsString)>,
+    /// Kill the process group after this long.
+    pub timeout: Option<Duration>,
+    /// Capture stdout and stderr (capped); otherwise both go to packtest's stderr.
+    pub capture: bool,
+}
+
+/// Runs a process in its own group with stdin closed, waits with the timeout, and kills the
+/// whole group when it ends or times out.
+pub fn run_process(spec: &ProcessSpec) -> PackOutcome {
+    let start = Instant::now();
+    let Some(program) = spec.argv.first() else {
+        return PackOutcome {
+            exit: Exit::SpawnFailed("empty command".into()),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
             duration: start.elapsed(),
+        };
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(&spec.argv[1..])
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .process_group(0);
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    if spec.capture {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else {
+        // The child's stdout joins our stderr, so our stdout stays machine-readable.
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            cmd.stdout(Stdio::from(fd));
         }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return PackOutcome {
+                exit: Exit::SpawnFailed(format!("`{}`: {e}", PathBuf::from(program).display())),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                duration: start.elapsed(),
+            }
+        }
+    };
+    let pid = child.id() as i32;
+    let out = child.stdout.take().map(drain);
+    let err = child.stderr.take().map(drain);
+    let deadline = spec.timeout.map(|t| start + t);
+    let mut timed_out = false;
+    let mut sleep = Duration::from_millis(1);
+    loop {
+        if exited_unreaped(pid) {
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) || super::cancelled() {
+            timed_out = true;
+            kill_group(pid, libc::SIGTERM);
+            let grace_end = Instant::now() + KILL_GRACE;
+            while Instant::now() < grace_end && !exited_unreaped(pid) {
+                thread::sleep(Duration::from_millis(5));
+            }
+            break;
+        }
+        thread::sleep(sleep);
+        sleep = (sleep * 2).min(Duration::from_millis(20));
+    }
+    // Children that outlive the process die with its group.
+    kill_group(pid, libc::SIGKILL);
+    let status = child.wait();
+    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
+    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+    let exit = if timed_out {
+        Exit::TimedOut
+    } else {
+        match status {
+            Ok(s) => match (s.code(), s.signal()) {
+                (Some(c), _) => Exit::Code(c),
+                (None, Some(sig)) => Exit::Signal(sig),
+                _ => Exit::Code(-1),
+            },
+            Err(e) => Exit::SpawnFailed(format!("cannot wait for the process: {e}")),
+        }
+    };
+    PackOutcome {
+        exit,
+        stdout,
+        stderr,
+        duration: start.elapsed(),
     }
 }
 

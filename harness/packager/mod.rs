@@ -7,15 +7,17 @@
 
 mod command;
 mod partial;
+pub mod pgzip;
 mod reference;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-pub use command::{CommandPackager, CommandParseError};
+pub(crate) use command::absolutize;
+pub use command::{run_process, CommandPackager, CommandParseError, ProcessSpec};
 pub use partial::remove_partial_outputs;
-pub use reference::{PackError, PackOptions, PackStats, ReferencePackager};
+pub use reference::{ArchiveFormat, PackError, PackOptions, PackStats, ReferencePackager};
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
 

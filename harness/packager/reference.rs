@@ -7,7 +7,8 @@
 //!   writes them, with no root entry; long names and link targets use GNU `L`/`K` records and
 //!   sizes over 8 GiB GNU base-256, both through the `tar` crate;
 //! - uid, gid and mtime are 0, user and group names empty; modes are kept exactly;
-//! - the gzip header has mtime 0 and no file name;
+//! - the gzip stream is one member with mtime 0 and no file name, compressed in parallel
+//!   blocks (`pgzip`), byte-identical for any thread count;
 //! - hard links become link entries to the first path of the inode; FIFOs and devices are
 //!   stored as their type and never opened; sockets are left out (tar cannot hold them);
 //! - every file is read through an exact-length reader: a file that grows or shrinks while
@@ -24,21 +25,70 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use flate2::{Compression, GzBuilder};
+use super::pgzip::{PgzWriter, PgzipStats};
 use tar::{EntryType, Header};
 
 use super::{Exit, PackJob, PackOutcome, Packager};
 
+/// The archive format the reference packager writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    /// `model.tar.gz` (the default).
+    #[default]
+    TarGz,
+    /// Uncompressed tar (SageMaker `ModelDataSource` style model data).
+    Tar,
+}
+
 /// Settings of the reference packager.
 #[derive(Clone, Debug)]
 pub struct PackOptions {
-    /// Deflate level 0–9 (default 6).
+    /// Deflate level 0-9; 6 (the default) is content-adaptive (see `pgzip`).
     pub level: u32,
+    /// Compression threads; the output is identical for any count.
+    pub threads: usize,
+    /// The archive format.
+    pub format: ArchiveFormat,
 }
 
 impl Default for PackOptions {
     fn default() -> Self {
-        PackOptions { level: 6 }
+        PackOptions {
+            level: 6,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            format: ArchiveFormat::TarGz,
+        }
+    }
+}
+
+/// Where the tar stream goes: through the gzip writer, or straight to the file.
+enum Sink {
+    Gz(Box<PgzWriter<BufWriter<File>>>),
+    Plain(BufWriter<File>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Gz(w) => w.write(b),
+            Sink::Plain(w) => w.write(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Gz(w) => w.flush(),
+            Sink::Plain(w) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
+    fn finish(self) -> io::Result<(File, PgzipStats)> {
+        let (buf, stats) = match self {
+            Sink::Gz(w) => (*w).finish()?,
+            Sink::Plain(w) => (w, PgzipStats::default()),
+        };
+        Ok((buf.into_inner().map_err(|e| e.into_error())?, stats))
     }
 }
 
@@ -61,6 +111,8 @@ pub struct PackStats {
     pub bytes_in: u64,
     /// Archive bytes written.
     pub bytes_out: u64,
+    /// How the gzip blocks were encoded.
+    pub gzip: PgzipStats,
 }
 
 /// Why packing failed. Every variant names the path and what to do.
@@ -334,19 +386,23 @@ impl ReferencePackager {
         // A SIGINT/SIGTERM handler may delete it (see `partial`).
         let partial = super::partial::Partial::register(temp.path());
         let file = temp.as_file().try_clone().map_err(write_err)?;
-        let gz = GzBuilder::new().mtime(0).write(
-            BufWriter::with_capacity(1 << 20, file),
-            Compression::new(self.options.level.min(9)),
-        );
-        let mut builder = tar::Builder::new(gz);
+        let buf = BufWriter::with_capacity(1 << 20, file);
+        let sink = match self.options.format {
+            ArchiveFormat::TarGz => Sink::Gz(Box::new(
+                PgzWriter::new(buf, self.options.level.min(9), self.options.threads)
+                    .map_err(write_err)?,
+            )),
+            ArchiveFormat::Tar => Sink::Plain(buf),
+        };
+        let mut builder = tar::Builder::new(sink);
         let mut stats = PackStats::default();
         // On error, `temp` drops and deletes the partial file; `builder`'s own end-of-archive
         // write on drop only ever reaches that temp file.
         self.write_entries(model_dir, output, &mut builder, &mut stats)?;
         builder.finish().map_err(|e| unwrap_io(e, output))?;
-        let gz = builder.into_inner().map_err(|e| unwrap_io(e, output))?;
-        let buf = gz.finish().map_err(write_err)?;
-        let file = buf.into_inner().map_err(|e| write_err(e.into_error()))?;
+        let sink = builder.into_inner().map_err(|e| unwrap_io(e, output))?;
+        let (file, gz_stats) = sink.finish().map_err(write_err)?;
+        stats.gzip = gz_stats;
         file.sync_all().map_err(write_err)?;
         stats.bytes_out = file.metadata().map_err(write_err)?.len();
         partial

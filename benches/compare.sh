@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# One command, one run, side by side: packtest pack against tar -czf, tar | pigz -p 2,
+# tar | igzip -T 2 -1, and Python tarfile "w:gz" (the SageMaker SDK's way), on a float-weights
+# tree and on 20,000 small text files built with packtest's own generators. Prints MB/s, the
+# time ratio of each tool to packtest, peak RSS and output sizes, then the runner's throughput
+# (benches/runner.sh). Installs pigz, isal and GNU time with apt when they are missing.
+#
+#   benches/compare.sh [WEIGHTS_MIB]    (default 768)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MIB="${1:-768}"
+need=()
+command -v pigz >/dev/null || need+=(pigz)
+command -v igzip >/dev/null || need+=(isal)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" != 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+cargo build --release --quiet
+BIN="$PWD/target/release/packtest"
+WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/packtest-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+cat > "$WORK/weights.toml" <<TOML
+[[entry]]
+root = "model"
+path = "model.safetensors"
+kind = "file"
+content = { seed = 1, size = $((MIB * 1048576)), fill = "floats" }
+TOML
+python3 - "$WORK/small.toml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(20000):
+        f.write(f'[[entry]]\nroot = "model"\npath = "d{i % 100:02d}/f{i:05d}.txt"\nkind = "file"\n'
+                f'content = {{ seed = {i}, size = 4096, fill = "text" }}\n\n')
+PY
+"$BIN" materialize "$WORK/weights.toml" "$WORK/weights" >/dev/null
+"$BIN" materialize "$WORK/small.toml" "$WORK/small" >/dev/null
+cat > "$WORK/pytar.py" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[2], "w:gz") as t:
+    t.add(sys.argv[1], arcname=".")
+PY
+
+measure() { # label outfile command...
+  local label=$1 out=$2; shift 2
+  sync
+  /usr/bin/time -f "%e %M" -o "$WORK/t" bash -c "$*" >/dev/null 2>"$WORK/err" || { echo "$label failed: $(cat "$WORK/err")"; return; }
+  read -r secs rss < "$WORK/t"
+  echo "$label|$secs|$rss|$(stat -c %s "$out")"
+}
+
+for tree in weights small; do
+  M="$WORK/$tree/opt/ml/model"
+  IN=$(du -sb "$M" | cut -f1)
+  echo
+  echo "== $tree tree: $((IN / 1048576)) MiB in $(find "$M" -type f | wc -l) files"
+  {
+    measure "packtest pack" "$WORK/o1" "'$BIN' pack '$M' -o '$WORK/o1'"
+    measure "tar -czf" "$WORK/o2" "tar -czf '$WORK/o2' -C '$M' ."
+    measure "tar | pigz -p 2" "$WORK/o3" "tar -cf - -C '$M' . | pigz -p 2 > '$WORK/o3'"
+    measure "tar | igzip -T 2 -1" "$WORK/o4" "tar -cf - -C '$M' . | igzip -T 2 -1 -c > '$WORK/o4'"
+    measure "python tarfile w:gz" "$WORK/o5" "python3 '$WORK/pytar.py' '$M' '$WORK/o5'"
+  } > "$WORK/rows"
+  python3 - "$WORK/rows" "$IN" <<'PY'
+import sys
+rows = [l.strip().split("|") for l in open(sys.argv[1]) if "|" in l]
+size_in = int(sys.argv[2])
+base_t = float(rows[0][1]); base_s = int(rows[0][3])
+tar_s = next((int(r[3]) for r in rows if r[0] == "tar -czf"), base_s)
+print(f"{'tool':<22}{'seconds':>9}{'MB/s':>9}{'time / packtest':>17}{'peak RSS MiB':>14}{'output MB':>11}{'size / tar -czf':>17}")
+for name, t, rss, size in rows:
+    t = float(t)
+    print(f"{name:<22}{t:>9.2f}{size_in / t / 1e6:>9.1f}{t / base_t:>16.2f}x{int(rss) / 1024:>14.1f}{int(size) / 1e6:>11.2f}{int(size) / tar_s:>16.4f}x")
+PY
+done
+for f in "$WORK/o1"; do
+  gzip -t "$f" && echo "gzip -t: ok"
+  igzip -t "$f" && echo "igzip -t: ok"
+done
+echo
+echo "== runner throughput"
+benches/runner.sh 400

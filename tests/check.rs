@@ -1,0 +1,160 @@
+//! `packtest check` through the binary: clean layouts of every framework report no error;
+//! a downloaded archive alone is judged by its member names.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use packtest::layout::{Content, Entry, Layout, ModelFormat, Root, Sandbox};
+use packtest::strategy::{clean_layout, Profile};
+use packtest::ReferencePackager;
+
+fn bin() -> Command {
+    Command::cargo_bin("packtest").unwrap()
+}
+
+#[test]
+fn a_correct_layout_of_each_framework_profile_has_no_error() {
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    for profile in Profile::ALL {
+        for _ in 0..3 {
+            let layout = clean_layout(profile)
+                .new_tree(&mut runner)
+                .unwrap()
+                .current();
+            let sb = Sandbox::materialize(&layout).unwrap();
+            bin()
+                .arg("check")
+                .arg("--sandbox")
+                .arg(sb.root())
+                .assert()
+                .success()
+                .stdout(predicate::str::contains("0 error(s)"));
+            // And the reference packager's archive of it, alone and against the dir.
+            let out = sb.root().join("out/model.tar.gz");
+            ReferencePackager::new()
+                .pack_dir(&sb.model_dir(), &out)
+                .unwrap();
+            bin()
+                .arg("check")
+                .arg("--archive")
+                .arg(&out)
+                .assert()
+                .success();
+            bin()
+                .arg("check")
+                .arg("--sandbox")
+                .arg(sb.root())
+                .arg("--archive")
+                .arg(&out)
+                .assert()
+                .success();
+        }
+    }
+}
+
+fn archive_of(layout: &Layout) -> (Sandbox, std::path::PathBuf) {
+    let sb = Sandbox::materialize(layout).unwrap();
+    let out = sb.root().join("out/model.tar.gz");
+    ReferencePackager::new()
+        .pack_dir(&sb.model_dir(), &out)
+        .unwrap();
+    (sb, out)
+}
+
+#[test]
+fn an_archive_alone_shows_nesting_versioning_emptiness_and_links() {
+    let nested = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "model/config.json",
+            Content::format(ModelFormat::HfConfig, 1, 0),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "model/model.safetensors",
+            Content::format(ModelFormat::Safetensors, 1, 64),
+        ));
+    let (_s, a) = archive_of(&nested);
+    bin()
+        .arg("check")
+        .arg("--archive")
+        .arg(&a)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nested-model-root"))
+        .stdout(predicate::str::contains("hf-incomplete"));
+
+    let tf = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "saved_model.pb",
+            Content::format(ModelFormat::SavedModelPb, 1, 0),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "variables/variables.index",
+            Content::format(ModelFormat::TfVariablesIndex, 1, 0),
+        ));
+    let (_s, a) = archive_of(&tf);
+    bin()
+        .arg("check")
+        .arg("--archive")
+        .arg(&a)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("savedmodel-unversioned"));
+
+    let (_s, a) = archive_of(&Layout::new());
+    bin()
+        .arg("check")
+        .arg("--archive")
+        .arg(&a)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("empty-model-dir"));
+
+    let links = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "m.pt",
+            Content::format(ModelFormat::TorchZip, 1, 64),
+        ))
+        .with(Entry::symlink(Root::Model, "data", "/mnt/dataset"))
+        .with(Entry::symlink(Root::Model, "gone", "missing.bin"));
+    let (_s, a) = archive_of(&links);
+    bin()
+        .arg("check")
+        .arg("--archive")
+        .arg(&a)
+        .arg("--json")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"symlink-escape\""))
+        .stdout(predicate::str::contains("\"dangling-symlink\""));
+}
+
+#[test]
+fn an_archive_that_does_not_match_its_model_dir_is_an_error() {
+    let l = Layout::new().with(Entry::file(
+        Root::Model,
+        "m.pt",
+        Content::format(ModelFormat::TorchZip, 1, 64),
+    ));
+    let (sb, a) = archive_of(&l);
+    std::fs::write(sb.model_dir().join("late.bin"), b"written after packing").unwrap();
+    bin()
+        .arg("check")
+        .arg("--model-dir")
+        .arg(sb.model_dir())
+        .arg("--archive")
+        .arg(&a)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("archive-mismatch"))
+        .stdout(predicate::str::contains("late.bin"));
+}
