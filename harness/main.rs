@@ -196,6 +196,10 @@ struct CheckArgs {
     /// An archive: checked against the model dir when one is given, else on its own.
     #[arg(long, value_name = "ARCHIVE")]
     archive: Option<PathBuf>,
+    /// Stop reading the archive after this many decompressed bytes (bomb guard); accepts K,
+    /// M, G suffixes.
+    #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
+    max_unpacked: Option<u64>,
     /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
     #[arg(long)]
     framework: Option<String>,
@@ -354,10 +358,17 @@ fn framework(f: &Option<String>) -> Result<packtest::detect::DetectOptions, Exit
 }
 
 /// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
-fn read_archive_for_check(path: &Path) -> Result<(Manifest, Vec<packtest::detect::Finding>), Exit> {
+fn read_archive_for_check(
+    path: &Path,
+    max_unpacked: Option<u64>,
+) -> Result<(Manifest, Vec<packtest::detect::Finding>), Exit> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open the archive `{}`", path.display()))?;
-    let (m, err) = Manifest::read_lenient(file, Limits::default());
+    let limits = Limits {
+        max_unpacked,
+        ..Limits::default()
+    };
+    let (m, err) = Manifest::read_lenient(file, limits);
     let mut findings = Vec::new();
     match err {
         Some(ArchiveError::NotGzip { offset: 0 }) => {
@@ -519,7 +530,7 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
         findings.extend(detect::detect(d, &opts).map_err(|e| fail(Code::Usage, e))?);
     }
     if let Some(archive) = &a.archive {
-        let (m, damaged) = read_archive_for_check(archive)?;
+        let (m, damaged) = read_archive_for_check(archive, a.max_unpacked)?;
         findings.extend(damaged);
         match &dirs {
             Some(d) => {
@@ -611,7 +622,7 @@ fn cmd_sim(a: SimArgs) -> Result<Code, Exit> {
     let mut findings = detect::detect(&dirs, &opts).map_err(|e| fail(Code::Failed, e))?;
     let mut members = Vec::new();
     if packed.exit.success() && pack_job.output.is_file() {
-        let (m, damaged) = read_archive_for_check(&pack_job.output)?;
+        let (m, damaged) = read_archive_for_check(&pack_job.output, None)?;
         findings.extend(damaged);
         findings
             .extend(detect::check_archive_against(&dirs, &m).map_err(|e| fail(Code::Failed, e))?);

@@ -32,6 +32,10 @@ pub struct Case {
     /// `--max-unpacked` for this case.
     pub max_unpacked: Option<u64>,
     pub check: Option<Check>,
+    /// The tree-rule findings `packtest check --archive` adds (DESIGN §3): `empty-model-dir`,
+    /// `nested-model-root`, `special-file`, `symlink-escape`, … The `archive-damaged` and
+    /// `unsafe-member-name` findings are derived from `expect`.
+    pub tree: &'static [&'static str],
 }
 
 const fn ok(members: usize) -> Expect {
@@ -78,6 +82,7 @@ fn c(name: &'static str, about: &'static str, build: fn() -> Vec<u8>, expect: Ex
         expect,
         max_unpacked: None,
         check: None,
+        tree: &[],
     }
 }
 
@@ -88,6 +93,10 @@ impl Case {
     }
     fn check(mut self, f: Check) -> Self {
         self.check = Some(f);
+        self
+    }
+    fn tree(mut self, codes: &'static [&'static str]) -> Self {
+        self.tree = codes;
         self
     }
 }
@@ -141,25 +150,32 @@ pub fn cases() -> Vec<Case> {
         // ---- path traversal (R-PATH-*) ----
         c("dotdot-prefix", "R-PATH-DOTDOT: `../evil.txt`",
             || gzt(Tar::new().file(b"../evil.txt", b"pwned").end()),
-            unsafe_names(&["parent-dir"], 1)),
+            unsafe_names(&["parent-dir"], 1))
+            .tree(&["nested-model-root"]),
         c("dotdot-inner", "R-PATH-DOTDOT: `a/../../evil.txt` climbs out after a normal part",
             || gzt(Tar::new().file(b"a/../../evil.txt", b"pwned").end()),
-            unsafe_names(&["parent-dir"], 1)),
+            unsafe_names(&["parent-dir"], 1))
+            .tree(&["nested-model-root"]),
         c("dotdot-last", "R-PATH-DOTDOT: `..` as the last part of a directory name",
             || gzt(Tar::new().dir(b"sub/../..").end()),
-            unsafe_names(&["parent-dir"], 1)),
+            unsafe_names(&["parent-dir"], 1))
+            .tree(&["empty-model-dir", "nested-model-root"]),
         c("dotdot-lookalike", "control: `a..b/c..` is a legal name, not a traversal",
             || gzt(Tar::new().file(b"a..b/c..", b"ok").end()),
-            ok(1)),
+            ok(1))
+            .tree(&["nested-model-root"]),
         c("dotdot-pax-path", "R-PATH-DOTDOT via pax: harmless ustar name, `path=../paxevil`",
             || gzt(Tar::new().pax(&[("path", b"../paxevil")]).file(b"harmless", b"x").end()),
-            unsafe_names(&["parent-dir"], 1)),
+            unsafe_names(&["parent-dir"], 1))
+            .tree(&["nested-model-root"]),
         c("dotdot-gnu-longname", "R-PATH-DOTDOT via a GNU `L` record longer than 100 bytes",
             || gzt(Tar::new().gnu_long(b'L', (["../"; 40].concat() + "tmp/longname-evil").as_bytes()).file(b"short", b"x").end()),
-            unsafe_names(&["parent-dir"], 1)),
+            unsafe_names(&["parent-dir"], 1))
+            .tree(&["nested-model-root"]),
         c("absolute", "R-PATH-ABS: `/etc/cron.d/evil`",
             || gzt(Tar::new().file(b"/etc/cron.d/evil", b"* * * * * root sh").end()),
-            unsafe_names(&["absolute"], 1)),
+            unsafe_names(&["absolute"], 1))
+            .tree(&["nested-model-root"]),
         c("absolute-double-slash", "R-PATH-ABS: `//tmp/x`",
             || gzt(Tar::new().file(b"//tmp/x", b"x").end()),
             unsafe_names(&["absolute"], 1)),
@@ -168,29 +184,35 @@ pub fn cases() -> Vec<Case> {
             unsafe_names(&["windows-drive", "backslash"], 1)),
         c("windows-drive-slash", "R-PATH-WIN: `C:/evil.txt`",
             || gzt(Tar::new().file(b"C:/evil.txt", b"x").end()),
-            unsafe_names(&["windows-drive"], 1)),
+            unsafe_names(&["windows-drive"], 1))
+            .tree(&["nested-model-root"]),
         c("backslash-dotdot", "R-PATH-WIN: `..\\..\\evil.txt` (one component on Unix, a traversal on Windows)",
             || gzt(Tar::new().file(b"..\\..\\evil.txt", b"x").end()),
             unsafe_names(&["backslash"], 1)),
         // ---- links (R-SYMLINK-*, R-HARDLINK-*) ----
         c("symlink-absolute", "R-SYMLINK: `lnk -> /etc/passwd`",
             || gzt(Tar::new().symlink(b"lnk", b"/etc/passwd").end()),
-            unsafe_names(&["link-escape"], 1)),
+            unsafe_names(&["link-escape"], 1))
+            .tree(&["empty-model-dir", "symlink-escape"]),
         c("symlink-then-write-through", "R-SYMLINK-THEN-FILE: `lnk -> /tmp/x`, then `lnk/pwn.txt`",
             || gzt(Tar::new().symlink(b"lnk", b"/tmp/x").file(b"lnk/pwn.txt", b"pwned").end()),
-            unsafe_names(&["link-escape", "through-symlink"], 2)),
+            unsafe_names(&["link-escape", "through-symlink"], 2))
+            .tree(&["symlink-escape"]),
         c("symlink-dotdot-then-mkdir", "R-SYMLINK-MKDIR: `up -> ..`, then `up/a/b/file`",
             || gzt(Tar::new().symlink(b"up", b"..").file(b"up/a/b/file", b"pwned").end()),
-            unsafe_names(&["link-escape", "through-symlink"], 2)),
+            unsafe_names(&["link-escape", "through-symlink"], 2))
+            .tree(&["symlink-escape"]),
         c("symlink-inside-then-write", "a member under an earlier symlink that stays inside: extraction order decides the result",
             || gzt(Tar::new().dir(b"sub").symlink(b"lnk", b"sub").file(b"lnk/f", b"x").end()),
             unsafe_names(&["through-symlink"], 3)),
         c("symlink-deep-escape", "`a/b/lnk -> ../../../x` climbs one level above the root",
             || gzt(Tar::new().symlink(b"a/b/lnk", b"../../../x").end()),
-            unsafe_names(&["link-escape"], 1)),
+            unsafe_names(&["link-escape"], 1))
+            .tree(&["empty-model-dir", "nested-model-root", "symlink-escape"]),
         c("symlink-deep-inside", "control: `a/b/lnk -> ../../x` stays at the root",
             || gzt(Tar::new().symlink(b"a/b/lnk", b"../../x").end()),
-            ok(1)),
+            ok(1))
+            .tree(&["dangling-symlink", "empty-model-dir", "nested-model-root"]),
         c("symlink-then-regular", "`lnk -> /tmp/victim`, then a regular `lnk` (Python fully_trusted writes the victim)",
             || gzt(Tar::new().symlink(b"lnk", b"/tmp/victim").file(b"lnk", b"pwned").end()),
             unsafe_names(&["link-escape", "duplicate"], 2)),
@@ -202,30 +224,38 @@ pub fn cases() -> Vec<Case> {
             unsafe_names(&["link-escape", "duplicate"], 2)),
         c("gnu-longlink-escape", "a GNU `K` record carries a long escaping symlink target",
             || gzt(Tar::new().gnu_long(b'K', ["../"; 50].concat().as_bytes()).symlink(b"lnk", b"short").end()),
-            unsafe_names(&["link-escape"], 1)),
+            unsafe_names(&["link-escape"], 1))
+            .tree(&["empty-model-dir", "symlink-escape"]),
         // ---- special files and modes (R-DEVICE, R-MODE) ----
         c("char-device", "R-DEVICE: a character device 1,5 (/dev/zero)",
             || gzt(Tar::new().entry(hdr(b"zero", b'3', 0).mode(0o666).dev(1, 5), b"").end()),
-            unsafe_names(&["device"], 1)),
+            unsafe_names(&["device"], 1))
+            .tree(&["empty-model-dir", "special-file"]),
         c("block-device", "R-DEVICE: a block device 8,0 (a disk)",
             || gzt(Tar::new().entry(hdr(b"sda", b'4', 0).mode(0o660).dev(8, 0), b"").end()),
-            unsafe_names(&["device"], 1)),
+            unsafe_names(&["device"], 1))
+            .tree(&["empty-model-dir", "special-file"]),
         c("fifo", "a FIFO: stored as its type, allowed by the `special-files` property",
             || gzt(Tar::new().entry(hdr(b"pipe", b'6', 0), b"").end()),
-            ok(1)),
+            ok(1))
+            .tree(&["empty-model-dir", "special-file"]),
         c("setuid", "R-MODE: a setuid-root executable (mode 4755)",
             || gzt(Tar::new().entry(hdr(b"bin/su", b'0', 2).mode(0o4755), b"#!").end()),
-            unsafe_names(&["setuid"], 1)),
+            unsafe_names(&["setuid"], 1))
+            .tree(&["nested-model-root"]),
         c("setgid", "R-MODE: a setgid file (mode 2755)",
             || gzt(Tar::new().entry(hdr(b"bin/sg", b'0', 2).mode(0o2755), b"#!").end()),
-            unsafe_names(&["setgid"], 1)),
+            unsafe_names(&["setgid"], 1))
+            .tree(&["nested-model-root"]),
         c("setgid-dir", "control: a setgid directory (group inheritance on shared file systems)",
             || gzt(Tar::new().entry(hdr(b"shared", b'5', 0).mode(0o2775), b"").end()),
-            ok(1)),
+            ok(1))
+            .tree(&["empty-model-dir"]),
         // ---- sizes (R-BOMB, R-SPARSE, R-PAX-SIZE, R-NUMBER) ----
         c("gzip-bomb", "R-BOMB: 512 MiB of zeros in ~0.5 MB (ratio > 1000:1), stopped by --max-unpacked 8M",
             || gz_zeros(&hdr(b"zeros.bin", b'0', 512 << 20).block(), 512 << 20, &[0; 1024]),
-            damaged("unpacked-limit", 0)).limit(8 << 20),
+            damaged("unpacked-limit", 0)).limit(8 << 20)
+            .tree(&["empty-model-dir"]),
         c("gzip-bomb-members", "R-BOMB: 256 gzip members of 4 MiB of zeros each, stopped by --max-unpacked 8M",
             || {
                 let mut v = gz(&hdr(b"zeros.bin", b'0', 1 << 30).block());
@@ -235,13 +265,16 @@ pub fn cases() -> Vec<Case> {
                 }
                 v
             },
-            damaged("unpacked-limit", 0)).limit(8 << 20),
+            damaged("unpacked-limit", 0)).limit(8 << 20)
+            .tree(&["empty-model-dir"]),
         c("gnu-sparse-huge", "R-SPARSE: an old-GNU sparse member claiming 1 TiB with 512 stored bytes: listed, never expanded",
             || gzt(gnu_sparse(b"huge.bin", &[(1 << 40, 512)], &[], (1u128 << 40) + 512).end()),
-            ok(1)).check(|m| ensure(m.members[0].kind == MemberKind::Other(b'S'), || format!("{:?}", m.members[0].kind))),
+            ok(1)).check(|m| ensure(m.members[0].kind == MemberKind::Other(b'S'), || format!("{:?}", m.members[0].kind)))
+            .tree(&["zero-byte-model-file"]),
         c("gnu-sparse-extended", "R-SPARSE: an old-GNU sparse member whose map fills the header's 4 slots and continues in an extension block",
             || gzt(gnu_sparse(b"sparse.bin", &[(0, 512), (1024, 512), (2048, 512), (3072, 512)], &[(4096, 512)], 4608).file(b"after.txt", b"after").end()),
-            ok(2)).check(|m| ensure(m.members[1].path == RawPath::from("after.txt"), || format!("{:?}", m.members[1].path))),
+            ok(2)).check(|m| ensure(m.members[1].path == RawPath::from("after.txt"), || format!("{:?}", m.members[1].path)))
+            .tree(&["zero-byte-model-file"]),
         c("pax-size-override", "R-PAX-SIZE (TARmageddon): ustar size 0, pax size 1024; the data holds a smuggled header",
             || {
                 let inner = Tar::new().file(b"smuggled", b"evil").bytes();
@@ -250,41 +283,52 @@ pub fn cases() -> Vec<Case> {
             ok(1)).check(|m| ensure(m.members[0].size == 1024, || format!("size {}", m.members[0].size))),
         c("pax-size-negative", "R-PAX-SIZE: `size=-1`",
             || gzt(Tar::new().pax(&[("size", b"-1")]).file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-size-overflow", "R-PAX-SIZE: `size=99999999999999999999` (over 2^64)",
             || gzt(Tar::new().pax(&[("size", b"99999999999999999999")]).file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-size-u64-max", "R-PAX-SIZE: `size=18446744073709551615` (fits u64, but its padding does not)",
             || gzt(Tar::new().pax(&[("size", b"18446744073709551615")]).file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("base256-size-negative", "R-NUMBER: a negative base-256 size",
             || gzt(Tar::new().entry(hdr(b"f", b'0', 0).size_raw(base256(1, true)), b"").end()),
-            damaged("bad-number", 0)),
+            damaged("bad-number", 0))
+            .tree(&["empty-model-dir"]),
         c("base256-size-overflow", "R-NUMBER: a base-256 size over 2^64",
             || gzt(Tar::new().entry(hdr(b"f", b'0', 0).size_raw(base256(1u128 << 70, false)), b"").end()),
-            damaged("bad-number", 0)),
+            damaged("bad-number", 0))
+            .tree(&["empty-model-dir"]),
         c("base256-size-u64-max", "R-NUMBER: a base-256 size of 2^64-1 (padding overflows)",
             || gzt(Tar::new().entry(hdr(b"f", b'0', 0).size_raw(base256(u128::from(u64::MAX), false)), b"").end()),
-            damaged("bad-number", 0)),
+            damaged("bad-number", 0))
+            .tree(&["empty-model-dir"]),
         c("octal-size-garbage", "R-NUMBER: size field `0000012x4`",
             || gzt(Tar::new().entry(hdr(b"f", b'0', 0).size_raw(*b"0000012x4\0\0\0"), b"").end()),
-            damaged("bad-number", 0)),
+            damaged("bad-number", 0))
+            .tree(&["empty-model-dir"]),
         c("size-past-eof", "a size of 8 GiB-1 with 10 bytes of data",
             || gzt(Tar::new().entry(hdr(b"big.bin", b'0', 0o77777777777), b"0123456789")),
-            damaged("tar-truncated", 0)),
+            damaged("tar-truncated", 0))
+            .tree(&["empty-model-dir"]),
         // ---- gzip framing (R-GZIP-*) ----
         c("gzip-truncated-deflate", "R-GZIP-TRUNC: the stream cut in the middle of the deflate data",
             || { let g = small_gz(); g[..g.len() / 2].to_vec() },
-            damaged("gzip-truncated", 0)),
+            damaged("gzip-truncated", 0))
+            .tree(&["empty-model-dir"]),
         c("gzip-truncated-trailer", "R-GZIP-TRUNC: the 8-byte trailer cut to 4",
             || { let g = small_gz(); g[..g.len() - 4].to_vec() },
             damaged("gzip-truncated", 2)),
         c("gzip-header-only", "R-GZIP-TRUNC: a 10-byte gzip header and nothing else",
             || small_gz()[..10].to_vec(),
-            damaged("gzip-truncated", 0)),
+            damaged("gzip-truncated", 0))
+            .tree(&["empty-model-dir"]),
         c("gzip-fextra-truncated", "an FEXTRA field announcing 65535 bytes in a 16-byte file",
             || vec![0x1f, 0x8b, 8, 0x04, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 1, 2, 3, 4],
-            damaged("gzip-truncated", 0)),
+            damaged("gzip-truncated", 0))
+            .tree(&["empty-model-dir"]),
         c("gzip-bad-crc", "R-GZIP-CRC: the CRC32 trailer flipped (Python and tar-rs never check it)",
             || { let mut g = small_gz(); let n = g.len(); g[n - 8] ^= 0xff; g },
             damaged("gzip-crc", 2)),
@@ -293,13 +337,16 @@ pub fn cases() -> Vec<Case> {
             damaged("gzip-isize", 2)),
         c("gzip-bad-method", "compression method 7 instead of deflate",
             || { let mut g = small_gz(); g[2] = 7; g },
-            Expect { error: Some("gzip-header"), problems: &[], members: 0, exit: 1 }),
+            Expect { error: Some("gzip-header"), problems: &[], members: 0, exit: 1 })
+            .tree(&["empty-model-dir"]),
         c("gzip-reserved-flags", "reserved FLG bits set",
             || { let mut g = small_gz(); g[3] |= 0xe0; g },
-            damaged("gzip-header", 0)),
+            damaged("gzip-header", 0))
+            .tree(&["empty-model-dir"]),
         c("gzip-bad-block-type", "deflate block type 3 (reserved)",
             || vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0x07, 0, 0, 0, 0, 0, 0, 0, 0],
-            damaged("deflate-corrupt", 0)),
+            damaged("deflate-corrupt", 0))
+            .tree(&["empty-model-dir"]),
         c("gzip-concatenated", "R-GZIP-MULTI: one tar split over two gzip members (valid: gzip(1) and pigz do this)",
             || { let t = small_tar(); let (a, b) = t.split_at(700); [gz(a), gz(b)].concat() },
             ok(2)).check(|m| ensure(m.gzip_members == 2, || format!("{} members", m.gzip_members))),
@@ -314,11 +361,13 @@ pub fn cases() -> Vec<Case> {
             damaged("trailing-garbage", 2)),
         c("gzip-nested", "a gzip inside a gzip: the inner stream is not a tar",
             || gz(&gzt(Tar::new().file(b"w.bin", &random(1, 4096)).end())),
-            damaged("header-checksum", 0)),
+            damaged("header-checksum", 0))
+            .tree(&["empty-model-dir"]),
         // ---- tar framing (R-TAR-*) ----
         c("bad-header-checksum", "R-TAR-CKSUM: the first header's checksum off by one",
             || gzt(Tar::new().entry(hdr(b"f", b'0', 1).bad_checksum(1), b"x").end()),
-            damaged("header-checksum", 0)),
+            damaged("header-checksum", 0))
+            .tree(&["empty-model-dir"]),
         c("bad-header-checksum-second", "R-TAR-CKSUM: a good member, then a header with a wrong checksum",
             || gzt(Tar::new().file(b"good", b"x").entry(hdr(b"bad", b'0', 1).bad_checksum(-3), b"x").end()),
             damaged("header-checksum", 1)),
@@ -333,7 +382,8 @@ pub fn cases() -> Vec<Case> {
             damaged("missing-end-marker", 1)),
         c("tar-truncated-data", "R-TAR-TRUNC: a plain tar cut inside a member's data",
             || Tar::new().file(b"big.bin", &[7u8; 5000]).end().bytes()[..2048].to_vec(),
-            damaged("tar-truncated", 0)),
+            damaged("tar-truncated", 0))
+            .tree(&["empty-model-dir"]),
         c("tar-truncated-header", "R-TAR-TRUNC: a plain tar cut inside the second header",
             || Tar::new().file(b"a", b"x").file(b"b", b"y").end().bytes()[..1024 + 300].to_vec(),
             damaged("tar-truncated", 1)),
@@ -349,7 +399,8 @@ pub fn cases() -> Vec<Case> {
         // ---- long names and pax records (R-LONGNAME, R-PAX-*) ----
         c("gnu-longname", "a GNU `L` name of 304 bytes (150 directory levels)",
             || gzt(Tar::new().gnu_long(b'L', ("d/".repeat(150) + "file").as_bytes()).file(b"short", b"x").end()),
-            ok(1)).check(|m| ensure(m.members[0].path.as_bytes().len() == 304, || format!("{}", m.members[0].path))),
+            ok(1)).check(|m| ensure(m.members[0].path.as_bytes().len() == 304, || format!("{}", m.members[0].path)))
+            .tree(&["nested-model-root"]),
         c("gnu-longname-chain", "200 `L` records in a row before one header (libarchive's redundant_L): the last one names it",
             || {
                 let mut t = Tar::new();
@@ -361,34 +412,43 @@ pub fn cases() -> Vec<Case> {
             ok(1)).check(|m| ensure(m.members[0].path.as_bytes().starts_with(b"chain-199-"), || format!("{}", m.members[0].path))),
         c("gnu-longname-oversize", "a GNU `L` record of 2 MiB (over the 1 MiB metadata cap)",
             || gzt(Tar::new().gnu_long(b'L', &vec![b'n'; 2 << 20]).file(b"short", b"x").end()),
-            damaged("metadata-too-large", 0)),
+            damaged("metadata-too-large", 0))
+            .tree(&["empty-model-dir"]),
         c("gnu-longname-then-eof", "a GNU `L` record and then the end of the stream",
             || gzt(Tar::new().gnu_long(b'L', b"orphan-name")),
-            damaged("missing-end-marker", 0)),
+            damaged("missing-end-marker", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-long-record", "a pax `path` of 900 KiB (under the 1 MiB cap; one component, so extractors fail with ENAMETOOLONG)",
             || gzt(Tar::new().pax(&[("path", &vec![b'p'; 900 << 10])]).file(b"short", b"x").end()),
             ok(1)).check(|m| ensure(m.members[0].path.as_bytes().len() == 900 << 10, || "wrong length".into())),
         c("pax-oversize", "a pax header of 2 MiB (over the metadata cap)",
             || gzt(Tar::new().pax(&[("comment", &vec![b'c'; 2 << 20])]).file(b"short", b"x").end()),
-            damaged("metadata-too-large", 0)),
+            damaged("metadata-too-large", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-lying-length", "R-PAX-LEN: a record whose length (99) overruns the header",
             || gzt(Tar::new().pax_raw(b'x', b"99 path=abc\n").file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-short-length", "R-PAX-LEN: a record whose length (8) ends inside its text",
             || gzt(Tar::new().pax_raw(b'x', b"8 path=abcdef\n").file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-length-not-a-number", "R-PAX-LEN: `x path=abc`",
             || gzt(Tar::new().pax_raw(b'x', b"x path=abc\n").file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-no-equals", "a pax record without `=`",
             || gzt(Tar::new().pax_raw(b'x', b"11 pathabc\n").file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-bad-mtime", "a pax `mtime` that is not a number",
             || gzt(Tar::new().pax(&[("mtime", b"yesterday")]).file(b"f", b"x").end()),
-            damaged("pax-record", 0)),
+            damaged("pax-record", 0))
+            .tree(&["empty-model-dir"]),
         c("pax-header-then-eof", "a pax header and then the end of the stream",
             || gzt(Tar::new().pax(&[("path", b"orphan")])),
-            damaged("missing-end-marker", 0)),
+            damaged("missing-end-marker", 0))
+            .tree(&["empty-model-dir"]),
         // ---- duplicates (R-DUP) ----
         c("duplicate-override", "R-DUP: `a.txt` twice with different data; extractors keep the later one",
             || gzt(Tar::new().file(b"model.pt", b"real weights").file(b"model.pt", b"poison").end()),
@@ -411,16 +471,20 @@ pub fn cases() -> Vec<Case> {
             not_archive()),
         c("empty-tar", "control: a tar of only the end marker",
             || Tar::new().end().bytes(),
-            ok(0)),
+            ok(0))
+            .tree(&["empty-model-dir"]),
         c("empty-tar-gz", "control: a gzipped tar of only the end marker (what an empty model dir gives)",
             || gzt(Tar::new().end()),
-            ok(0)),
+            ok(0))
+            .tree(&["empty-model-dir"]),
         c("empty-gzip", "a gzip stream of zero bytes",
             || gz(b""),
-            damaged("missing-end-marker", 0)),
+            damaged("missing-end-marker", 0))
+            .tree(&["empty-model-dir"]),
         c("zero-length-member", "control: a zero-length file",
             || gzt(Tar::new().file(b"empty.bin", b"").end()),
-            ok(1)).check(|m| ensure(m.members[0].size == 0 && m.members[0].sha256.is_some(), || format!("{:?}", m.members[0]))),
+            ok(1)).check(|m| ensure(m.members[0].size == 0 && m.members[0].sha256.is_some(), || format!("{:?}", m.members[0])))
+            .tree(&["zero-byte-model-file"]),
         c("not-gzip-text", "not an archive at all: plain text",
             || b"hello, this is a model card, not an archive\n".to_vec(),
             not_archive()),

@@ -1,6 +1,6 @@
 //! The hostile-archive corpus (issue 7, part 1): every case in [`cases::cases`] is built at
 //! test time and read by the library (`Manifest::read_lenient` + `name_problems`) and by the
-//! real binary (`packtest inspect`, JSON and text), asserting the exact error class, the exact
+//! real binary (`packtest inspect`, JSON and text, and `packtest check --archive`), asserting the exact error class, the exact
 //! name-problem classes, the member count and the exit code; that nothing panics or dies by a
 //! signal; that each read stays within a time bound and (for the binary) a memory bound; and
 //! that nothing is written to disk (the binary runs in an empty cwd with an empty `TMPDIR`,
@@ -279,6 +279,123 @@ fn every_case_gives_its_expected_outcome_from_packtest_inspect() {
         "slowest inspect: {} in {:?}; largest peak RSS: {} with {} KiB",
         slowest.1, slowest.0, biggest.1, biggest.0
     );
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The findings `check --archive` must give: the tree rules of the case, `archive-damaged` for
+/// a framing error, and `unsafe-member-name` for any unsafe member that the tree rules do not
+/// already report (escaping symlinks are `symlink-escape`, devices `special-file`).
+fn expected_check_codes(c: &Case, m: &Manifest) -> BTreeSet<&'static str> {
+    let mut codes: BTreeSet<&'static str> = c.tree.iter().copied().collect();
+    if c.expect.error.is_some() {
+        codes.insert("archive-damaged");
+    }
+    for p in m.name_problems() {
+        let kind = m.members.get(p.index).map(|x| x.kind);
+        let covered = p.class == "device"
+            || (p.class == "link-escape" && kind == Some(packtest::archive::MemberKind::Symlink));
+        if !covered {
+            codes.insert("unsafe-member-name");
+        }
+    }
+    codes
+}
+
+/// Runs `packtest check --archive` on one case; `Err` describes every mismatch.
+fn check_check(c: &Case, bytes: &[u8]) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let cwd = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let archive = dir.path().join("model.tar.gz");
+    std::fs::write(&archive, bytes).map_err(|e| e.to_string())?;
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("check"),
+        OsStr::new("--archive"),
+        archive.as_os_str(),
+        OsStr::new("--json"),
+    ];
+    let limit = c.max_unpacked.map(|n| n.to_string());
+    if let Some(l) = &limit {
+        args.push(OsStr::new("--max-unpacked"));
+        args.push(OsStr::new(l));
+    }
+    let ran = run::run_limited(&args, cwd.path(), cwd.path(), AS_LIMIT, TIME_BOUND);
+    let mut bad = Vec::new();
+    if ran.max_rss_kib > RSS_BOUND_KIB {
+        bad.push(format!("peak RSS {} KiB", ran.max_rss_kib));
+    }
+    if c.expect.exit == 2 {
+        if ran.code != Some(2) {
+            bad.push(format!("{}, expected exit 2", ran.ending()));
+        }
+    } else {
+        let (m, _) = Manifest::read_lenient(bytes, limits(c));
+        let want = expected_check_codes(c, &m);
+        match (
+            ran.code,
+            serde_json::from_slice::<serde_json::Value>(&ran.stdout),
+        ) {
+            (Some(code @ (0 | 1)), Ok(v)) => {
+                let findings = v["findings"].as_array().cloned().unwrap_or_default();
+                let got: BTreeSet<&str> =
+                    findings.iter().filter_map(|f| f["code"].as_str()).collect();
+                if got != want {
+                    bad.push(format!("findings {got:?}, expected {want:?}"));
+                }
+                let errors = findings.iter().any(|f| f["severity"] == "error");
+                if code != i32::from(errors) {
+                    bad.push(format!("exit {code} with error findings: {errors}"));
+                }
+                if c.expect.exit != 0 && code == 0 {
+                    bad.push("a hostile archive passed `check`".into());
+                }
+                if let Some(class) = c.expect.error {
+                    let tagged = findings.iter().any(|f| {
+                        f["code"] == "archive-damaged"
+                            && f["message"]
+                                .as_str()
+                                .is_some_and(|m| m.ends_with(&format!("({class})")))
+                    });
+                    if !tagged {
+                        bad.push(format!("no archive-damaged finding of class {class}"));
+                    }
+                }
+            }
+            (_, parsed) => bad.push(format!(
+                "{} (json: {})",
+                ran.ending(),
+                parsed
+                    .map(|_| "ok".to_string())
+                    .unwrap_or_else(|e| e.to_string())
+            )),
+        }
+    }
+    if !run::listing(cwd.path()).is_empty() {
+        bad.push("the cwd is not empty afterwards".into());
+    }
+    if run::listing(dir.path()) != [std::path::PathBuf::from("model.tar.gz")] {
+        bad.push("the archive's dir changed".into());
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("; "))
+    }
+}
+
+#[test]
+fn every_case_gives_its_expected_findings_from_packtest_check_archive() {
+    let mut failures = Vec::new();
+    for c in selected() {
+        let bytes = (c.build)();
+        if let Err(e) = check_check(&c, &bytes) {
+            failures.push(format!("{} ({}): {e}", c.name, c.about));
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} case(s) failed:\n{}",
