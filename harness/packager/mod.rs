@@ -6,6 +6,7 @@
 //! `std::process` is used only in this module (the command adapter).
 
 mod command;
+mod hygiene;
 mod partial;
 pub mod pgzip;
 mod reference;
