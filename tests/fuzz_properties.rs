@@ -446,3 +446,24 @@ fn dump_seeds() {
         }
     }
 }
+
+/// `FUZZ_REPLAY=fuzz/corpus/archive_reader cargo test --test fuzz_properties replay --
+/// --ignored --nocapture` runs every file of a fuzz corpus (or crash artifacts) through the
+/// reader properties on stable and prints the error classes reached.
+#[test]
+#[ignore = "reads $FUZZ_REPLAY"]
+fn replay() {
+    let dir = std::path::PathBuf::from(std::env::var_os("FUZZ_REPLAY").expect("FUZZ_REPLAY"));
+    let gzip_first = dir.to_string_lossy().contains("gzip");
+    let mut classes: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let data = std::fs::read(e.path()).unwrap();
+        let data = if gzip_first { gzip(&data) } else { data };
+        *classes
+            .entry(exercise_reader(&data).unwrap_or("ok"))
+            .or_default() += 1;
+        n += 1;
+    }
+    eprintln!("replayed {n} inputs from {}: {classes:?}", dir.display());
+}
