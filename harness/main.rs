@@ -362,7 +362,7 @@ fn read_archive_for_check(
     path: &Path,
     max_unpacked: Option<u64>,
 ) -> Result<(Manifest, Vec<packtest::detect::Finding>), Exit> {
-    let file = std::fs::File::open(path)
+    let file = packtest::archive::open_archive(path)
         .with_context(|| format!("cannot open the archive `{}`", path.display()))?;
     let limits = Limits {
         max_unpacked,
@@ -751,7 +751,7 @@ fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
 }
 
 fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<Code, Exit> {
-    let file = std::fs::File::open(archive)
+    let file = packtest::archive::open_archive(archive)
         .with_context(|| format!("cannot open `{}`", archive.display()))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(fail(

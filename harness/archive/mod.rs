@@ -417,10 +417,55 @@ fn escapes(link_dir_depth: usize, target: &[u8]) -> bool {
     false
 }
 
+/// Opens an archive file without hanging and without reading forever: a FIFO is opened
+/// without waiting for a writer (with none, it reads as an empty stream), and directories,
+/// devices (`/dev/zero` is an endless stream of end-of-archive blocks) and sockets are refused
+/// with an `InvalidInput` error that names the path.
+pub fn open_archive(path: &Path) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let ft = f.metadata()?.file_type();
+    let refused = if ft.is_dir() {
+        Some("a directory")
+    } else if ft.is_char_device() {
+        Some("a character device")
+    } else if ft.is_block_device() {
+        Some("a block device")
+    } else if ft.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    };
+    if let Some(kind) = refused {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "`{}` is {kind}, not an archive file; pass a .tar.gz or .tar file",
+                path.display()
+            ),
+        ));
+    }
+    // Back to blocking reads: a FIFO with a writer streams normally.
+    // SAFETY: fcntl on an fd this function owns; no memory is passed.
+    unsafe {
+        let fd = f.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(f)
+}
+
 impl Manifest {
-    /// Reads an archive file. See [`Manifest::read_lenient`] for partial results.
+    /// Reads an archive file (opened with [`open_archive`]). See [`Manifest::read_lenient`]
+    /// for partial results.
     pub fn read_path(path: &Path, limits: Limits) -> Result<Manifest, ArchiveError> {
-        let f = File::open(path).map_err(ArchiveError::Io)?;
+        let f = open_archive(path).map_err(ArchiveError::Io)?;
         Manifest::read(f, limits)
     }
 

@@ -49,6 +49,10 @@ pub(crate) fn header_checksum(hdr: &[u8]) -> u64 {
         .sum()
 }
 
+/// Zero padding accepted after the end-of-archive marker (GNU tar's records are 10 KiB; the
+/// largest blocking factors give 1 MiB).
+const MAX_ZERO_PADDING: u64 = 16 << 20;
+
 /// The largest numeric value accepted anywhere (sizes and times are signed 64-bit).
 const MAX_VALUE: u64 = i64::MAX as u64;
 
@@ -483,7 +487,18 @@ impl<'a> TarParser<'a> {
     /// After the end marker: only zero padding may follow.
     fn finish(&mut self) -> Result<(), ArchiveError> {
         self.done = true;
+        let end = self.offset;
         loop {
+            // Records pad with zeros to at most a few hundred KiB; an endless stream of zeros
+            // (`/dev/zero` through a pipe, a zero bomb) must not be read forever.
+            if self.offset - end > MAX_ZERO_PADDING {
+                return Err(ArchiveError::TrailingGarbage {
+                    offset: end,
+                    len: self.offset - end,
+                    after:
+                        "the tar end-of-archive marker (zero padding longer than any tar record)",
+                });
+            }
             let n = match self.r.read(&mut self.buf) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,

@@ -386,3 +386,35 @@ fn the_member_limit_keeps_exactly_that_many_members() {
     };
     assert!(Manifest::read_lenient(t.as_slice(), limits).1.is_none());
 }
+
+#[test]
+fn an_endless_stream_of_zeros_stops_after_the_padding_cap() {
+    // Regression: `/dev/zero` (or `cat /dev/zero |`) looks like an empty tar, and the check
+    // for trailing garbage read its zero padding forever.
+    let (m, err) = read_lenient_endless();
+    assert!(m.members.is_empty());
+    assert_eq!(err.map(|e| e.class()), Some("trailing-garbage"));
+}
+
+fn read_lenient_endless() -> (Manifest, Option<ArchiveError>) {
+    Manifest::read_lenient(std::io::repeat(0), Limits::default())
+}
+
+#[test]
+fn open_archive_refuses_devices_and_directories_and_never_waits_for_a_fifo_writer() {
+    for p in ["/dev/zero", "/dev/null"] {
+        let e = open_archive(Path::new(p)).unwrap_err();
+        assert!(e.to_string().contains("character device"), "{e}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let e = open_archive(d.path()).unwrap_err();
+    assert!(e.to_string().contains("a directory"), "{e}");
+    let fifo = d.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    // No writer: returns at once and reads as empty, which is not an archive.
+    let f = open_archive(&fifo).unwrap();
+    let (_, err) = Manifest::read_lenient(f, Limits::default());
+    assert_eq!(err.map(|e| e.class()), Some("not-an-archive"));
+}

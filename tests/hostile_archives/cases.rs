@@ -359,6 +359,9 @@ pub fn cases() -> Vec<Case> {
         c("gzip-trailing-zeros", "1 KiB of zeros after the last member (tape padding); still not gzip",
             || [small_gz(), vec![0u8; 1024]].concat(),
             damaged("trailing-garbage", 2)),
+        c("zero-padding-flood", "64 MiB of zeros after the end marker in 64 KB of gzip: zero padding is capped at 16 MiB",
+            || gz_zeros(&small_tar(), 64 << 20, b""),
+            damaged("trailing-garbage", 2)),
         c("gzip-nested", "a gzip inside a gzip: the inner stream is not a tar",
             || gz(&gzt(Tar::new().file(b"w.bin", &random(1, 4096)).end())),
             damaged("header-checksum", 0))

@@ -506,3 +506,58 @@ fn a_member_count_bomb_stops_at_the_member_limit_in_bounded_memory() {
         ran.max_rss_kib
     );
 }
+
+/// Paths that are not archive files: `inspect` and `check --archive` refuse them with exit 2
+/// and a message naming the path, and never hang (regressions: a FIFO without a writer blocked
+/// `open` forever, and `/dev/zero` was an endless stream of tar padding).
+#[test]
+fn special_files_given_as_the_archive_are_refused_without_hanging() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("model.tar.gz");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let dir = d.path().join("a-dir.tar.gz");
+    std::fs::create_dir(&dir).unwrap();
+    let paths = [
+        fifo.as_path(),
+        dir.as_path(),
+        std::path::Path::new("/dev/zero"),
+        std::path::Path::new("/dev/null"),
+    ];
+    for p in paths {
+        for args in [vec!["inspect"], vec!["check", "--archive"]] {
+            let out = assert_cmd::Command::new(run::packtest_bin())
+                .args(&args)
+                .arg(p)
+                .current_dir(d.path())
+                .timeout(Duration::from_secs(10))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?} {}: {err}",
+                p.display()
+            );
+            assert!(err.contains(&*p.to_string_lossy()), "{err}");
+        }
+    }
+    // An endless stream of zeros through a pipe ends as trailing garbage, not a hang.
+    let mut child = std::process::Command::new(run::packtest_bin())
+        .args(["inspect", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let zeros = vec![0u8; 1 << 16];
+        while std::io::Write::write_all(&mut stdin, &zeros).is_ok() {}
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(trailing-garbage)"));
+}
