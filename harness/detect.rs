@@ -993,16 +993,28 @@ pub fn detect(dirs: &JobDirs, opts: &DetectOptions) -> Result<Vec<Finding>, Dete
 pub fn detect_archive(manifest: &Manifest, opts: &DetectOptions) -> Vec<Finding> {
     let mut out = tree_findings(&Tree::from_manifest(manifest), "archive", opts);
     for p in manifest.name_problems() {
-        if matches!(p.class, "absolute" | "parent-dir") {
-            out.push(finding(
-                "unsafe-member-name",
-                Severity::Error,
-                "archive",
-                Some(p.name.clone()),
-                format!("member `{}`: {}", p.name, p.reason),
-                "pack with names relative to the model dir (tar -C DIR .)",
-            ));
+        // Escaping symlinks and device nodes have their own findings from the tree rules
+        // (`symlink-escape`, `special-file`); every other unsafe member is reported here.
+        let kind = manifest.members.get(p.index).map(|m| m.kind);
+        if p.class == "device" || (p.class == "link-escape" && kind == Some(MemberKind::Symlink)) {
+            continue;
         }
+        let fix = match p.class {
+            "absolute" | "parent-dir" => "pack with names relative to the model dir (tar -C DIR .)",
+            "duplicate" => "pack each path once; extractors keep only the last copy",
+            "through-symlink" => "never pack a path below a symlink; pack the real directory",
+            "setuid" | "setgid" => "clear the setuid/setgid bits (chmod u-s,g-s) before packing",
+            "link-escape" => "hard links must point at an earlier member inside the archive",
+            _ => "use portable names: no drive letters, no backslashes",
+        };
+        out.push(finding(
+            "unsafe-member-name",
+            Severity::Error,
+            "archive",
+            Some(p.name.clone()),
+            format!("member `{}`: {} ({})", p.name, p.reason, p.class),
+            fix,
+        ));
     }
     sort(out)
 }

@@ -196,6 +196,10 @@ struct CheckArgs {
     /// An archive: checked against the model dir when one is given, else on its own.
     #[arg(long, value_name = "ARCHIVE")]
     archive: Option<PathBuf>,
+    /// Stop reading the archive after this many decompressed bytes (bomb guard); accepts K,
+    /// M, G suffixes.
+    #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
+    max_unpacked: Option<u64>,
     /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
     #[arg(long)]
     framework: Option<String>,
@@ -293,6 +297,19 @@ fn cmd_pack(
     threads: Option<u32>,
     format: &str,
 ) -> Result<Code, Exit> {
+    // Under `ulimit -f` the kernel kills a writer with SIGXFSZ, leaving the temp file; ignored,
+    // the write fails with EFBIG and the temp file is removed like on any error.
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    // SIGINT/SIGTERM/SIGHUP: delete the partial archive, then exit 130. The registry stays
+    // locked until exit, so the archive cannot be renamed into place half-written.
+    let _ = ctrlc::set_handler(|| {
+        let _held = packtest::packager::remove_partial_outputs();
+        eprintln!("packtest: interrupted; the partial archive was removed");
+        std::process::exit(Code::Interrupted as i32);
+    });
     let mut options = PackOptions {
         level,
         ..PackOptions::default()
@@ -341,10 +358,17 @@ fn framework(f: &Option<String>) -> Result<packtest::detect::DetectOptions, Exit
 }
 
 /// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
-fn read_archive_for_check(path: &Path) -> Result<(Manifest, Vec<packtest::detect::Finding>), Exit> {
+fn read_archive_for_check(
+    path: &Path,
+    max_unpacked: Option<u64>,
+) -> Result<(Manifest, Vec<packtest::detect::Finding>), Exit> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open the archive `{}`", path.display()))?;
-    let (m, err) = Manifest::read_lenient(file, Limits::default());
+    let limits = Limits {
+        max_unpacked,
+        ..Limits::default()
+    };
+    let (m, err) = Manifest::read_lenient(file, limits);
     let mut findings = Vec::new();
     match err {
         Some(ArchiveError::NotGzip { offset: 0 }) => {
@@ -506,7 +530,7 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
         findings.extend(detect::detect(d, &opts).map_err(|e| fail(Code::Usage, e))?);
     }
     if let Some(archive) = &a.archive {
-        let (m, damaged) = read_archive_for_check(archive)?;
+        let (m, damaged) = read_archive_for_check(archive, a.max_unpacked)?;
         findings.extend(damaged);
         match &dirs {
             Some(d) => {
@@ -598,7 +622,7 @@ fn cmd_sim(a: SimArgs) -> Result<Code, Exit> {
     let mut findings = detect::detect(&dirs, &opts).map_err(|e| fail(Code::Failed, e))?;
     let mut members = Vec::new();
     if packed.exit.success() && pack_job.output.is_file() {
-        let (m, damaged) = read_archive_for_check(&pack_job.output)?;
+        let (m, damaged) = read_archive_for_check(&pack_job.output, None)?;
         findings.extend(damaged);
         findings
             .extend(detect::check_archive_against(&dirs, &m).map_err(|e| fail(Code::Failed, e))?);
@@ -756,26 +780,47 @@ fn cmd_inspect(archive: &Path, json: bool, max_unpacked: Option<u64>) -> Result<
         ));
     }
     let problems = manifest.name_problems();
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
-        let v = serde_json::json!({
-            "archive": archive.display().to_string(),
-            "compression": manifest.compression,
-            "gzip_members": manifest.gzip_members,
-            "gzip_header": manifest.gzip_header,
-            "members": manifest.members,
-            "name_problems": problems,
-            "error": error.as_ref().map(|e| serde_json::json!({"class": e.class(), "message": e.to_string()})),
-        });
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        );
+        // Streamed, not built as a `serde_json::Value`: a Value tree costs ~3 KB per member, so
+        // a 3 MB archive of 500k empty members took 1.5 GB (tests/hostile_archives).
+        #[derive(serde::Serialize)]
+        struct ErrorJson {
+            class: &'static str,
+            message: String,
+        }
+        #[derive(serde::Serialize)]
+        struct InspectJson<'a> {
+            archive: String,
+            compression: packtest::archive::Compression,
+            error: Option<ErrorJson>,
+            gzip_header: &'a Option<packtest::archive::GzipHeader>,
+            gzip_members: u32,
+            members: &'a [packtest::archive::Member],
+            name_problems: &'a [packtest::archive::NameProblem],
+        }
+        let v = InspectJson {
+            archive: archive.display().to_string(),
+            compression: manifest.compression,
+            error: error.as_ref().map(|e| ErrorJson {
+                class: e.class(),
+                message: e.to_string(),
+            }),
+            gzip_header: &manifest.gzip_header,
+            gzip_members: manifest.gzip_members,
+            members: &manifest.members,
+            name_problems: &problems,
+        };
+        let _ = serde_json::to_writer_pretty(&mut out, &v);
+        let _ = writeln!(out);
     } else {
         let _ = write_table(&mut out, &manifest);
         for p in &problems {
-            let _ = writeln!(out, "unsafe name: `{}`: {} ({})", p.name, p.reason, p.class);
+            let _ = writeln!(
+                out,
+                "unsafe member: `{}`: {} ({})",
+                p.name, p.reason, p.class
+            );
         }
         if let Some(e) = &error {
             let _ = writeln!(out, "error ({}): {e}", e.class());

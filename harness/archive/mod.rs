@@ -14,6 +14,7 @@ mod diff;
 mod gzip;
 mod tar;
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
@@ -41,7 +42,9 @@ impl Default for Limits {
         Limits {
             max_unpacked: None,
             max_metadata: 1 << 20,
-            max_members: Some(10_000_000),
+            // ~220 bytes of manifest per member: 1M members is ~220 MB, and no model dir has
+            // that many files (a 3 MB .tar.gz of empty members can claim millions).
+            max_members: Some(1_000_000),
         }
     }
 }
@@ -126,12 +129,13 @@ pub enum ArchiveError {
         zero_blocks: u8,
     },
     /// A header checksum is wrong.
-    #[error("bad tar header checksum at byte {offset}: the header says {expected}, the bytes sum to {found}")]
+    #[error("bad tar header checksum at byte {offset}: {}, the bytes sum to {found}; this block is not a valid tar header", expected.map_or_else(|| "the checksum field is not a number".to_owned(), |e| format!("the header says {e}")))]
     HeaderChecksum {
         /// Tar offset of the header.
         offset: u64,
-        /// The stored checksum.
-        expected: u64,
+        /// The stored checksum; `None` when the field is not a number (random bytes, another
+        /// format such as a nested gzip).
+        expected: Option<u64>,
         /// The computed checksum.
         found: u64,
     },
@@ -370,7 +374,8 @@ pub struct NameProblem {
     pub index: usize,
     /// The name as stored.
     pub name: RawPath,
-    /// Stable class: `absolute`, `parent-dir`, `windows-drive`, `backslash`, `link-escape`.
+    /// Stable class: `absolute`, `parent-dir`, `windows-drive`, `backslash`, `link-escape`,
+    /// `through-symlink`, `duplicate`, `device`, `setuid`, `setgid`.
     pub class: &'static str,
     /// A human explanation.
     pub reason: String,
@@ -459,9 +464,17 @@ impl Manifest {
         }
     }
 
-    /// Names that are unsafe to extract, and links that point out of the archive root.
+    /// Members that are unsafe to extract: names that leave the target dir (`absolute`,
+    /// `parent-dir`, `windows-drive`, `backslash`), links that point out of the archive root
+    /// (`link-escape`), members under an earlier symlink member, which an extractor writes
+    /// through the link (`through-symlink`), a path already used by an earlier member, which
+    /// the later one silently replaces (`duplicate`), device nodes (`device`), and regular
+    /// files with the setuid or setgid bit (`setuid`, `setgid`). In member order; within a
+    /// member, in that order.
     pub fn name_problems(&self) -> Vec<NameProblem> {
         let mut out = Vec::new();
+        let mut symlinks: HashSet<&[u8]> = HashSet::new();
+        let mut seen: HashMap<&[u8], usize> = HashMap::new();
         for (index, m) in self.members.iter().enumerate() {
             let raw = m.raw_name.as_bytes();
             let mut push = |class: &'static str, reason: String| {
@@ -517,9 +530,77 @@ impl Manifest {
                     );
                 }
             }
+            let path = m.path.as_bytes();
+            let through = path
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'/')
+                .map(|(i, _)| trim_slashes(&path[..i]))
+                .find(|prefix| symlinks.contains(prefix));
+            if let Some(link) = through {
+                push(
+                    "through-symlink",
+                    format!(
+                        "it lies under `{}`, an earlier symlink member: extracting it writes through the link",
+                        RawPath::from(link)
+                    ),
+                );
+            }
+            if !m.is_root_entry() {
+                if let Some(prev) = seen.insert(path, index) {
+                    push(
+                        "duplicate",
+                        format!(
+                            "member {} has the same path: extracting keeps only this later one",
+                            prev + 1
+                        ),
+                    );
+                }
+            }
+            if m.kind == MemberKind::Symlink {
+                symlinks.insert(path);
+            } else {
+                symlinks.remove(path);
+            }
+            if matches!(m.kind, MemberKind::CharDevice | MemberKind::BlockDevice) {
+                push(
+                    "device",
+                    format!(
+                        "a {}: extracting it as root creates a device node",
+                        m.kind.name()
+                    ),
+                );
+            }
+            if matches!(m.kind, MemberKind::File | MemberKind::Hardlink) {
+                if m.mode & 0o4000 != 0 {
+                    push(
+                        "setuid",
+                        format!(
+                            "mode {:04o} has the setuid bit: extracting it as root keeps it",
+                            m.mode
+                        ),
+                    );
+                }
+                if m.mode & 0o2000 != 0 {
+                    push(
+                        "setgid",
+                        format!(
+                            "mode {:04o} has the setgid bit: extracting it as root keeps it",
+                            m.mode
+                        ),
+                    );
+                }
+            }
         }
         out
     }
+}
+
+fn trim_slashes(mut p: &[u8]) -> &[u8] {
+    while p.len() > 1 && p.ends_with(b"/") {
+        p = &p[..p.len() - 1];
+    }
+    p
 }
 
 fn looks_like_tar(head: &[u8]) -> bool {
@@ -547,12 +628,13 @@ fn read_members(r: &mut dyn Read, limits: Limits, manifest: &mut Manifest) -> Op
     loop {
         match parser.next_member() {
             Ok(Some(m)) => {
-                manifest.members.push(m);
                 if let Some(max) = limits.max_members {
-                    if manifest.members.len() as u64 > max {
+                    if manifest.members.len() as u64 >= max {
+                        manifest.tar_size = parser.offset;
                         return Some(ArchiveError::TooManyMembers { limit: max });
                     }
                 }
+                manifest.members.push(m);
             }
             Ok(None) => {
                 manifest.tar_size = parser.offset;

@@ -49,6 +49,9 @@ pub(crate) fn header_checksum(hdr: &[u8]) -> u64 {
         .sum()
 }
 
+/// The largest numeric value accepted anywhere (sizes and times are signed 64-bit).
+const MAX_VALUE: u64 = i64::MAX as u64;
+
 /// Parses a numeric header field: octal text, or GNU base-256 when the high bit is set.
 fn parse_number(field: &[u8], name: &'static str, offset: u64) -> Result<u64, ArchiveError> {
     let bad = |reason: String| ArchiveError::BadNumber {
@@ -60,12 +63,16 @@ fn parse_number(field: &[u8], name: &'static str, offset: u64) -> Result<u64, Ar
         if field[0] == 0xff {
             return Err(bad("negative base-256 value".into()));
         }
+        // Sizes and times are signed 64-bit (off_t, time_t); a larger value cannot be real, and
+        // padding a size near 2^64 to a block boundary would overflow.
+        let too_big = || bad("base-256 value over 2^63-1".into());
         let mut v: u64 = u64::from(field[0] & 0x7f);
         for &b in &field[1..] {
             v = v
                 .checked_mul(256)
                 .and_then(|v| v.checked_add(u64::from(b)))
-                .ok_or_else(|| bad("base-256 value overflows 64 bits".into()))?;
+                .filter(|v| *v <= MAX_VALUE)
+                .ok_or_else(too_big)?;
         }
         return Ok(v);
     }
@@ -140,11 +147,12 @@ fn pax_u64(
         Some(v) => std::str::from_utf8(v)
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
+            .filter(|v| *v <= MAX_VALUE)
             .map(Some)
             .ok_or_else(|| ArchiveError::PaxRecord {
                 offset,
                 reason: format!(
-                    "`{key}={}` is not a non-negative integer",
+                    "`{key}={}` is not an integer from 0 to 2^63-1",
                     String::from_utf8_lossy(v)
                 ),
             }),
@@ -292,7 +300,9 @@ impl<'a> TarParser<'a> {
                 return Ok(None);
             }
             // Checksum: sum of all bytes with the checksum field read as spaces.
-            let stored = parse_number(&hdr[148..156], "chksum", header_offset)?;
+            // A checksum field that is not a number means "not a tar header" just as a wrong
+            // sum does (a nested gzip, random bytes), so it is a checksum error too.
+            let stored = parse_number(&hdr[148..156], "chksum", header_offset).ok();
             let unsigned = header_checksum(&hdr);
             let signed: i64 = hdr
                 .iter()
@@ -305,7 +315,7 @@ impl<'a> TarParser<'a> {
                     }
                 })
                 .sum();
-            if stored != unsigned && stored as i64 != signed {
+            if stored != Some(unsigned) && stored.map(|s| s as i64) != Some(signed) {
                 return Err(ArchiveError::HeaderChecksum {
                     offset: header_offset,
                     expected: stored,
@@ -421,6 +431,11 @@ impl<'a> TarParser<'a> {
             };
             // Data follows regular files, and any other type whose header says it has a size
             // (hard links and directories normally have 0).
+            // Old GNU sparse: the sparse map may continue in extension blocks that sit between
+            // the header and the data and are not counted in `size`.
+            if typeflag == b'S' && form == HeaderForm::Gnu && hdr[482] != 0 {
+                self.sparse_extensions(header_offset, &name)?;
+            }
             let hash = kind == MemberKind::File;
             let sha256 = self.data(size, hash, &name)?;
             let path = super::normalize_name(&name);
@@ -439,6 +454,29 @@ impl<'a> TarParser<'a> {
                 form: used_form,
                 offset: header_offset,
             }));
+        }
+    }
+
+    /// Skips old-GNU sparse extension blocks (each ends with an `isextended` byte at 504).
+    fn sparse_extensions(&mut self, header_offset: u64, name: &[u8]) -> Result<(), ArchiveError> {
+        let mut ext = [0u8; BLOCK];
+        let mut size = 0u64;
+        loop {
+            if !self.block(&mut ext, Some(name))? {
+                return Err(self.truncated(Some(name)));
+            }
+            size += BLOCK as u64;
+            if size > self.limits.max_metadata {
+                return Err(ArchiveError::MetadataTooLarge {
+                    offset: header_offset,
+                    what: "GNU sparse map",
+                    size,
+                    limit: self.limits.max_metadata,
+                });
+            }
+            if ext[504] == 0 {
+                return Ok(());
+            }
         }
     }
 

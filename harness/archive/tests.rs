@@ -227,3 +227,162 @@ fn not_an_archive_is_its_own_class_and_the_bomb_guard_stops_early() {
     let (_, err) = Manifest::read_lenient(g.as_slice(), limits);
     assert_eq!(err.map(|e| e.class()), Some("unpacked-limit"));
 }
+
+// ---- regressions from the hostile-archive corpus (tests/hostile_archives) ----
+
+#[test]
+fn a_size_near_2_pow_64_is_an_error_not_an_overflow_panic() {
+    // Regression: padding a base-256 size of 2^64-1 to a block boundary overflowed (a panic in
+    // debug builds, a wrap to 0 and a misparse in release).
+    let mut h = header(b"f", b'0', 0, b"", true);
+    h[124..136].copy_from_slice(&[
+        0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ]);
+    set_cksum(&mut h);
+    let mut t = h.to_vec();
+    t.extend(end());
+    assert_eq!(read(&t).1.map(|e| e.class()), Some("bad-number"));
+    // The same through a pax `size` record.
+    let rec = b"30 size=18446744073709551615\n";
+    let mut t = header(b"././@PaxHeader", b'x', rec.len() as u64, b"", false).to_vec();
+    let mut d = rec.to_vec();
+    d.resize(512, 0);
+    t.extend(d);
+    t.extend(file(b"f", b"x"));
+    t.extend(end());
+    assert_eq!(read(&t).1.map(|e| e.class()), Some("pax-record"));
+    // The largest legal size still parses (and is then truncated, not misread).
+    let mut h = header(b"f", b'0', 0, b"", true);
+    h[124..136].copy_from_slice(&[
+        0x80, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ]);
+    set_cksum(&mut h);
+    assert_eq!(read(&h).1.map(|e| e.class()), Some("tar-truncated"));
+}
+
+#[test]
+fn old_gnu_sparse_extension_blocks_are_skipped_before_the_data() {
+    // Regression: the extension block was read as member data, so the next header was
+    // misaligned and the archive reported a bad checksum.
+    // The header's four map slots are full, so the map continues in one extension block
+    // (GNU tar reads extensions only then; Python whenever `isextended` is set).
+    let mut h = header(b"sparse.bin", b'S', 2560, b"", true);
+    for (i, off) in [
+        b"00000000000\0",
+        b"00000002000\0",
+        b"00000004000\0",
+        b"00000006000\0",
+    ]
+    .iter()
+    .enumerate()
+    {
+        h[386 + i * 24..398 + i * 24].copy_from_slice(*off);
+        h[398 + i * 24..410 + i * 24].copy_from_slice(b"00000001000\0");
+    }
+    h[482] = 1;
+    h[483..495].copy_from_slice(b"00000011000\0");
+    set_cksum(&mut h);
+    let mut ext = [0u8; 512];
+    ext[0..12].copy_from_slice(b"00000010000\0");
+    ext[12..24].copy_from_slice(b"00000001000\0");
+    let mut t = h.to_vec();
+    t.extend(ext);
+    t.extend([b'S'; 2560]);
+    t.extend(file(b"after.txt", b"after"));
+    t.extend(end());
+    let (m, err) = read(&t);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(m.members.len(), 2);
+    assert_eq!(m.members[0].kind, MemberKind::Other(b'S'));
+    assert_eq!(m.members[1].path, RawPath::from("after.txt"));
+    // An extension chain that never ends is capped like any metadata.
+    let mut t = h.to_vec();
+    let mut ext = [0u8; 512];
+    ext[504] = 1;
+    for _ in 0..3000 {
+        t.extend(ext);
+    }
+    assert_eq!(read(&t).1.map(|e| e.class()), Some("metadata-too-large"));
+}
+
+#[test]
+fn a_checksum_field_that_is_not_a_number_is_a_checksum_error() {
+    // Regression: random bytes (a nested gzip) were reported as `bad-number` in `chksum`.
+    let mut h = header(b"f", b'0', 0, b"", false);
+    h[148..156].copy_from_slice(b"zzzzzzz\0");
+    let mut t = h.to_vec();
+    t.extend(end());
+    match read(&t).1 {
+        Some(e @ ArchiveError::HeaderChecksum { expected: None, .. }) => {
+            assert!(e.to_string().contains("not a number"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn write_through_links_duplicates_devices_and_setuid_are_unsafe_members() {
+    let mut t = header(b"lnk", b'2', 0, b"sub", false).to_vec();
+    t.extend(file(b"lnk/f", b"x"));
+    t.extend(file(b"./a", b"1"));
+    t.extend(file(b"a", b"2"));
+    let mut dev = header(b"zero", b'3', 0, b"", false);
+    dev[100..108].copy_from_slice(b"0000666\0");
+    set_cksum(&mut dev);
+    t.extend(dev);
+    let mut su = header(b"su", b'0', 0, b"", false);
+    su[100..108].copy_from_slice(b"0006755\0");
+    set_cksum(&mut su);
+    t.extend(su);
+    let mut sgid_dir = header(b"shared/", b'5', 0, b"", false);
+    sgid_dir[100..108].copy_from_slice(b"0002775\0");
+    set_cksum(&mut sgid_dir);
+    t.extend(sgid_dir);
+    // A symlink replaced by a directory no longer makes its children write-through.
+    t.extend(header(b"d", b'2', 0, b"x", false));
+    t.extend(header(b"d/", b'5', 0, b"", false));
+    t.extend(file(b"d/g", b"x"));
+    // Root entries are not duplicates of each other.
+    t.extend(header(b"./", b'5', 0, b"", false));
+    t.extend(header(b".", b'5', 0, b"", false));
+    t.extend(end());
+    let (m, err) = read(&t);
+    assert!(err.is_none(), "{err:?}");
+    let got: Vec<(usize, &str)> = m
+        .name_problems()
+        .iter()
+        .map(|p| (p.index, p.class))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "through-symlink"),
+            (3, "duplicate"),
+            (4, "device"),
+            (5, "setuid"),
+            (5, "setgid"),
+            (8, "duplicate")
+        ]
+    );
+}
+
+#[test]
+fn the_member_limit_keeps_exactly_that_many_members() {
+    let mut t = Vec::new();
+    for i in 0..5 {
+        t.extend(file(format!("f{i}").as_bytes(), b""));
+    }
+    t.extend(end());
+    let limits = Limits {
+        max_members: Some(3),
+        ..Limits::default()
+    };
+    let (m, err) = Manifest::read_lenient(t.as_slice(), limits);
+    assert_eq!(err.map(|e| e.class()), Some("too-many-members"));
+    assert_eq!(m.members.len(), 3);
+    let limits = Limits {
+        max_members: Some(5),
+        ..Limits::default()
+    };
+    assert!(Manifest::read_lenient(t.as_slice(), limits).1.is_none());
+}

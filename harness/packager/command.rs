@@ -10,13 +10,15 @@
 //! - past the timeout the whole group gets SIGTERM, then SIGKILL after a short grace;
 //! - after the child exits, the group is killed too, so a forked child that outlives the
 //!   packager cannot linger. The leader is not reaped until then (`waitid(WNOWAIT)`), so the
-//!   group id cannot have been reused.
+//!   group id cannot have been reused;
+//! - descendants that left the group (`setsid`) are found by a `PACKTEST_JOB` marker in their
+//!   environment and killed, and a pipe one of them still holds is read only briefly after
+//!   the exit (see `hygiene`).
 //!
 //! Relative program paths (`./pack.sh`) and relative arguments that name an existing file are
 //! made absolute at parse time, because the child runs in the sandbox, not in the caller's
 //! directory.
 
-use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -135,31 +137,6 @@ pub(crate) fn absolutize(index: usize, word: String, cwd: Option<&Path>) -> Stri
     word
 }
 
-/// Drains a pipe on a thread, keeping the first `OUTPUT_CAP` bytes.
-fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        let mut dropped = 0u64;
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = OUTPUT_CAP.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                    dropped += n.saturating_sub(room) as u64;
-                }
-            }
-        }
-        if dropped > 0 {
-            kept.extend_from_slice(
-                format!("\n[packtest: {dropped} more bytes dropped]\n").as_bytes(),
-            );
-        }
-        kept
-    })
-}
-
 fn kill_group(pgid: i32, sig: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
     unsafe {
@@ -244,6 +221,9 @@ pub fn run_process(spec: &ProcessSpec) -> PackOutcome {
     for (k, v) in &spec.env {
         cmd.env(k, v);
     }
+    // Every descendant inherits the marker, so the ones that leave the group can be found.
+    let marker = super::hygiene::job_marker();
+    cmd.env(super::hygiene::JOB_ENV, &marker);
     if spec.capture {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     } else {
@@ -265,8 +245,8 @@ pub fn run_process(spec: &ProcessSpec) -> PackOutcome {
         }
     };
     let pid = child.id() as i32;
-    let out = child.stdout.take().map(drain);
-    let err = child.stderr.take().map(drain);
+    let out = child.stdout.take().map(super::hygiene::Drain::start);
+    let err = child.stderr.take().map(super::hygiene::Drain::start);
     let deadline = spec.timeout.map(|t| start + t);
     let mut timed_out = false;
     let mut sleep = Duration::from_millis(1);
@@ -289,8 +269,18 @@ pub fn run_process(spec: &ProcessSpec) -> PackOutcome {
     // Children that outlive the process die with its group.
     kill_group(pid, libc::SIGKILL);
     let status = child.wait();
-    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
-    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+    // Processes that left the group (setsid) are found by their marker; then the pipes close,
+    // and a pipe still held open by something unfound stops being read after a short wait.
+    let escaped = super::hygiene::kill_escaped(&marker);
+    let pipes_deadline = Instant::now() + KILL_GRACE;
+    let stdout = out.map(|d| d.finish(pipes_deadline)).unwrap_or_default();
+    let mut stderr = err.map(|d| d.finish(pipes_deadline)).unwrap_or_default();
+    if escaped > 0 {
+        stderr.extend_from_slice(
+            format!("\n[packtest: killed {escaped} process(es) that left the packager's process group]\n")
+                .as_bytes(),
+        );
+    }
     let exit = if timed_out {
         Exit::TimedOut
     } else {

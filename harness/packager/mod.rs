@@ -6,6 +6,8 @@
 //! `std::process` is used only in this module (the command adapter).
 
 mod command;
+mod hygiene;
+mod partial;
 pub mod pgzip;
 mod reference;
 
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 pub(crate) use command::absolutize;
 pub use command::{run_process, CommandPackager, CommandParseError, ProcessSpec};
+pub use partial::remove_partial_outputs;
 pub use reference::{ArchiveFormat, PackError, PackOptions, PackStats, ReferencePackager};
 
 static CANCEL: AtomicBool = AtomicBool::new(false);

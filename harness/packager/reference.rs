@@ -138,6 +138,16 @@ pub enum PackError {
         /// The path given.
         path: PathBuf,
     },
+    /// Something at or above the output path is not a place for a file: a FIFO, a device or
+    /// a socket sits at the output path (the final rename would destroy it), or the output's
+    /// directory is not a directory.
+    #[error("cannot write the archive to `{}`: {reason}", path.display())]
+    OutputNotUsable {
+        /// The path in the way.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The output would land inside the model dir.
     #[error("the output `{}` is inside the model dir `{}`: the archive would pack itself; write it elsewhere", output.display(), model_dir.display())]
     OutputInsideModelDir {
@@ -192,6 +202,7 @@ impl PackError {
             PackError::BadModelDir { .. }
                 | PackError::OutputDirMissing { .. }
                 | PackError::OutputIsDir { .. }
+                | PackError::OutputNotUsable { .. }
                 | PackError::OutputInsideModelDir { .. }
         )
     }
@@ -268,6 +279,22 @@ fn base_header(mode: u32, kind: EntryType) -> Header {
     h
 }
 
+fn file_kind(ft: &fs::FileType) -> &'static str {
+    if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_char_device() {
+        "character device"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
+}
+
 /// Checks the inputs and returns the canonical model dir.
 fn preflight(model_dir: &Path, output: &Path) -> Result<PathBuf, PackError> {
     let meta = fs::metadata(model_dir).map_err(|e| PackError::BadModelDir {
@@ -293,9 +320,34 @@ fn preflight(model_dir: &Path, output: &Path) -> Result<PathBuf, PackError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
+    // The final rename replaces whatever is at the output path: fine for a previous archive
+    // (a regular file, or a symlink to one: the link is replaced, its target untouched), but
+    // a FIFO or a device such as /dev/null would be destroyed.
+    if let Ok(meta) = fs::symlink_metadata(output) {
+        let target = if meta.file_type().is_symlink() {
+            fs::metadata(output).ok()
+        } else {
+            Some(meta)
+        };
+        if let Some(t) = target.filter(|t| !t.is_file()) {
+            return Err(PackError::OutputNotUsable {
+                path: output.to_owned(),
+                reason: format!(
+                    "it is a {}, not a regular file, and packtest never replaces one; give a file path such as `out/model.tar.gz`",
+                    file_kind(&t.file_type())
+                ),
+            });
+        }
+    }
     let out_dir_c = fs::canonicalize(&out_dir).map_err(|_| PackError::OutputDirMissing {
         path: out_dir.clone(),
     })?;
+    if !out_dir_c.is_dir() {
+        return Err(PackError::OutputNotUsable {
+            path: out_dir.clone(),
+            reason: "it is not a directory; give a path inside an existing directory".into(),
+        });
+    }
     let model_c = fs::canonicalize(model_dir).map_err(|e| PackError::BadModelDir {
         path: model_dir.to_owned(),
         reason: format!("cannot be resolved ({e})"),
@@ -331,6 +383,8 @@ impl ReferencePackager {
             .suffix(".partial")
             .tempfile_in(&out_dir)
             .map_err(write_err)?;
+        // A SIGINT/SIGTERM handler may delete it (see `partial`).
+        let partial = super::partial::Partial::register(temp.path());
         let file = temp.as_file().try_clone().map_err(write_err)?;
         let buf = BufWriter::with_capacity(1 << 20, file);
         let sink = match self.options.format {
@@ -351,7 +405,9 @@ impl ReferencePackager {
         stats.gzip = gz_stats;
         file.sync_all().map_err(write_err)?;
         stats.bytes_out = file.metadata().map_err(write_err)?.len();
-        temp.persist(output).map_err(|e| write_err(e.error))?;
+        partial
+            .publish(|| temp.persist(output))
+            .map_err(|e| write_err(e.error))?;
         if let Ok(d) = File::open(&out_dir) {
             let _ = d.sync_all();
         }
