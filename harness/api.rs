@@ -91,6 +91,12 @@ impl<P: Packager> Harness<P> {
         self
     }
 
+    /// Packager runs allowed for shrinking one failure (default 128).
+    pub fn max_shrink_runs(mut self, n: u32) -> Self {
+        self.config.max_shrink_runs = n;
+        self
+    }
+
     /// Skips the baseline layout that normally runs first.
     pub fn no_baseline(mut self) -> Self {
         self.config.baseline = false;

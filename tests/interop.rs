@@ -153,3 +153,20 @@ with tarfile.open(sys.argv[1], "r:gz") as t:
         .collect();
     assert_eq!(theirs, ours);
 }
+
+#[test]
+fn igzip_and_gzip_accept_the_reference_output() {
+    let (_t, _sb, out) = packed();
+    for (tool, args) in [("gzip", vec!["-t"]), ("igzip", vec!["-d", "-c"])] {
+        if !have(tool) {
+            eprintln!("skipped {tool}: not installed (.ci/run installs gzip and isal)");
+            continue;
+        }
+        let o = Command::new(tool).args(&args).arg(&out).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{tool} rejected the output: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

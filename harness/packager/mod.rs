@@ -108,6 +108,8 @@ pub struct PackOutcome {
 /// Anything that turns a model dir into an archive.
 ///
 /// Implementations must be callable from many threads at once, each on its own sandbox.
+/// Only command packagers can be killed at [`PackJob::timeout`]; an in-process packager that
+/// hangs hangs the run, so in-process implementations must not block on what they read.
 pub trait Packager: Send + Sync {
     /// A short name for reports (for example the command line).
     fn name(&self) -> String;
