@@ -53,6 +53,26 @@ fn layout() -> Layout {
         ))
         .with(Entry::hardlink(Root::Model, "hard", "code/inference.py"))
         .with(Entry::fifo(Root::Model, "pipe"))
+        // Several 1 MiB compression blocks: Huffman-only weights and stored random bytes,
+        // joined by sync flushes into one gzip member that every reader must accept.
+        .with(Entry::file(
+            Root::Model,
+            "shard-00001.bin",
+            Content::Seeded {
+                seed: 5,
+                size: 2_600_000,
+                fill: Fill::Floats,
+            },
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "blob.bin",
+            Content::Seeded {
+                seed: 6,
+                size: 1_300_000,
+                fill: Fill::Random,
+            },
+        ))
 }
 
 fn packed() -> (tempfile::TempDir, Sandbox, std::path::PathBuf) {

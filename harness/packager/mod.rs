@@ -6,6 +6,7 @@
 //! `std::process` is used only in this module (the command adapter).
 
 mod command;
+pub mod huffman;
 mod hygiene;
 mod partial;
 pub mod pgzip;

@@ -7,17 +7,19 @@
 //! combination of the blocks' CRCs. Because block boundaries, dictionaries and encodings depend
 //! only on the content, the output is byte-identical whatever the thread count.
 //!
-//! Content-adaptive encoding (level 6, the default): per block, a deterministic sample decides
-//! the cheapest encoding that gives about the size of level 6:
-//! - **stored** when the byte entropy is above 7.97 bits (random, already compressed);
-//! - **Huffman-only** when LZ matching buys less than 1% on the sample (float weights: the
-//!   gain is all in the exponent bytes, and Huffman-only runs about 3x faster than level 6);
+//! Content-adaptive encoding (level 6, the default): per block, a deterministic 16 KiB sample
+//! decides the cheapest encoding that gives about the size of level 6:
+//! - **Huffman-only** when the sample's byte entropy is above 7.9 bits, or when LZ matching
+//!   buys less than 1% on the sample (float weights: the gain is all in the exponent bytes).
+//!   It is [`super::huffman`]'s encoder, which stores any 32 KiB piece that coding would expand
+//!   (random or already-compressed data), so such a block is counted as stored;
 //! - **fast LZ** (level 2) when it is within 1% of level 6 on the sample;
 //! - **normal LZ** (level 6) otherwise (text, JSON, code).
 //!
 //! No timing is ever used. Other levels (0-9 except 6) compress every block at that level.
-//! The backend is zlib-rs (the one flate2 uses), driven directly for its Huffman-only strategy,
-//! which flate2 does not expose. Memory is bounded: at most `2 x threads` blocks in flight.
+//! The LZ backend is zlib-rs (the one flate2 uses), driven directly for raw deflate with a
+//! preset dictionary and sync flushes. Memory is bounded: at most `2 x threads` blocks in
+//! flight.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -30,7 +32,7 @@ use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Status, Strategy};
 /// Input bytes per block.
 pub const BLOCK_SIZE: usize = 1 << 20;
 const DICT: usize = 32 * 1024;
-const SAMPLE: usize = 32 * 1024;
+const SAMPLE: usize = 16 * 1024;
 
 /// How one block was encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,10 +74,7 @@ impl PgzipStats {
 }
 
 fn entropy_bits(data: &[u8]) -> f64 {
-    let mut h = [0u64; 256];
-    for &b in data {
-        h[b as usize] += 1;
-    }
+    let h = super::huffman::histogram(data);
     let n = data.len() as f64;
     h.iter()
         .filter(|&&c| c > 0)
@@ -127,6 +126,11 @@ fn deflate_raw(
 }
 
 /// The encoding for a block at `level`, chosen from the content only.
+///
+/// At level 6, a 16 KiB sample from the block's middle decides: high byte entropy means
+/// Huffman-only (whose 32 KiB blocks fall back to stored where coding would expand), LZ that
+/// buys under 1% over Huffman-only means Huffman-only, fast LZ within 1% of level 6 means
+/// fast LZ, and level 6 otherwise.
 pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
     match level {
         0 => return Encoding::Stored,
@@ -136,25 +140,31 @@ pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
     if data.len() < 256 {
         return Encoding::Normal;
     }
-    if entropy_bits(data) > 7.97 {
-        return Encoding::Stored;
-    }
     // The sample: the block's middle (past any header), with its own preceding bytes as the
     // dictionary, exactly as the block will be coded.
     let start = (data.len() / 2).saturating_sub(SAMPLE / 2);
     let sample = &data[start..(start + SAMPLE).min(data.len())];
+    if entropy_bits(sample) > 7.9 {
+        return Encoding::Huffman;
+    }
     let pre = if start > 0 {
         &data[start.saturating_sub(DICT)..start]
     } else {
         dict
     };
-    let size = |lvl, st| deflate_raw(sample, pre, lvl, st, false).map_or(usize::MAX, |v| v.len());
-    let huff = size(6, Strategy::HuffmanOnly);
-    let fast = size(2, Strategy::Default);
+    let size = |lvl| {
+        deflate_raw(sample, pre, lvl, Strategy::Default, false).map_or(usize::MAX, |v| v.len())
+    };
+    let huff = {
+        let mut v = Vec::with_capacity(sample.len() + 64);
+        super::huffman::deflate_huffman(sample, false, &mut v);
+        v.len()
+    };
+    let fast = size(2);
     if fast as f64 >= huff as f64 * 0.99 {
         return Encoding::Huffman;
     }
-    let normal = size(6, Strategy::Default);
+    let normal = size(6);
     if fast as f64 <= normal as f64 * 1.01 {
         Encoding::Fast
     } else {
@@ -187,9 +197,21 @@ fn compress_job(job: Job, level: u32) -> Done {
     };
     let mut crc = crc32fast::Hasher::new();
     crc.update(&job.data);
+    let mut encoding = encoding;
+    let bytes = if encoding == Encoding::Huffman {
+        let mut out = Vec::with_capacity(job.data.len() + job.data.len() / 8 + 1024);
+        let stored = super::huffman::deflate_huffman(&job.data, job.last, &mut out);
+        if stored == job.data.len().div_ceil(super::huffman::SEGMENT) && stored > 0 {
+            // Every piece was incompressible: report the block as stored.
+            encoding = Encoding::Stored;
+        }
+        Ok(out)
+    } else {
+        deflate_raw(&job.data, &job.dict, lvl, st, job.last)
+    };
     Done {
         index: job.index,
-        bytes: deflate_raw(&job.data, &job.dict, lvl, st, job.last),
+        bytes,
         crc,
         len: job.data.len(),
         encoding,
@@ -281,7 +303,10 @@ impl<W: Write> PgzWriter<W> {
         let bytes = d.bytes?;
         self.inner.write_all(&bytes)?;
         self.crc.combine(&d.crc);
-        self.stats.count(d.encoding);
+        if d.len > 0 {
+            // The empty block that ends a stream of whole blocks is not content.
+            self.stats.count(d.encoding);
+        }
         self.stats.bytes_in += d.len as u64;
         self.next_write += 1;
         Ok(())
@@ -476,7 +501,7 @@ mod tests {
             }
             .to_vec()
         };
-        assert_eq!(choose(&block(Fill::Random), &[], 6), Encoding::Stored);
+        assert_eq!(choose(&block(Fill::Random), &[], 6), Encoding::Huffman);
         assert_eq!(choose(&block(Fill::Floats), &[], 6), Encoding::Huffman);
         let text = choose(&block(Fill::Text), &[], 6);
         assert!(
@@ -485,6 +510,14 @@ mod tests {
         );
         assert_eq!(choose(&block(Fill::Floats), &[], 9), Encoding::Normal);
         assert_eq!(choose(&block(Fill::Text), &[], 0), Encoding::Stored);
+        // What the writer did, block by block: random is stored (and not expanded), floats
+        // are Huffman-only, text goes through LZ.
+        let (_, s) = gz(&block(Fill::Random), 6, 1);
+        assert_eq!((s.stored, s.huffman, s.fast + s.normal), (1, 0, 0), "{s:?}");
+        let (_, s) = gz(&block(Fill::Floats), 6, 1);
+        assert_eq!((s.stored, s.huffman, s.fast + s.normal), (0, 1, 0), "{s:?}");
+        let (_, s) = gz(&block(Fill::Text), 6, 1);
+        assert_eq!((s.stored, s.huffman, s.fast + s.normal), (0, 0, 1), "{s:?}");
     }
 
     #[test]
