@@ -9,7 +9,7 @@
 //! is [`SandboxError::Unsupported`]: the runner counts it as a reject, never as a packager
 //! failure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::CString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -104,9 +104,24 @@ pub fn default_parent() -> PathBuf {
 
 /// Creates `path` and any missing ancestors below `base`, each with mode 0755.
 fn ensure_dir(base: &Path, rel: &RawPath) -> Result<(), SandboxError> {
+    ensure_dir_cached(base, rel, &mut HashSet::new())
+}
+
+/// [`ensure_dir`], skipping the directories in `known` (made or checked earlier in this build)
+/// and adding the ones it makes: a layout of many files in few directories stats each
+/// directory once, not once per file.
+fn ensure_dir_cached(
+    base: &Path,
+    rel: &RawPath,
+    known: &mut HashSet<PathBuf>,
+) -> Result<(), SandboxError> {
     let mut cur = base.to_path_buf();
     for comp in rel.components() {
         cur.push(std::ffi::OsStr::from_bytes(comp));
+        if known.contains(&cur) {
+            continue;
+        }
+        known.insert(cur.clone());
         match fs::symlink_metadata(&cur) {
             Ok(m) if m.is_dir() => continue,
             Ok(_) => {
@@ -165,11 +180,12 @@ impl Sandbox {
             (link(&ea.kind), ea.root, &ea.path).cmp(&(link(&eb.kind), eb.root, &eb.path))
         });
         let mut dirs = Vec::new();
+        let mut known = HashSet::new();
         for &i in &order {
             let e = &layout.entries[i];
             let base = self.dir(e.root);
             if let Some(parent) = e.path.parent() {
-                ensure_dir(&base, &parent)?;
+                ensure_dir_cached(&base, &parent, &mut known)?;
             }
             let path = e.path.under(&base);
             match &e.kind {
@@ -431,13 +447,15 @@ pub(crate) fn hash_file(path: &Path) -> io::Result<([u8; 32], u64)> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
-    hash_reader(&mut f)
+    let hint = f.metadata().map_or(0, |m| m.len());
+    hash_reader_sized(&mut f, hint)
 }
 
-/// Streams a reader into sha256.
-pub(crate) fn hash_reader(r: &mut dyn Read) -> io::Result<([u8; 32], u64)> {
+/// Streams a reader into sha256, with a buffer sized for `hint` bytes (a small file gets a
+/// small buffer rather than 128 KiB zeroed per file).
+fn hash_reader_sized(r: &mut dyn Read, hint: u64) -> io::Result<([u8; 32], u64)> {
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 128 * 1024];
+    let mut buf = vec![0u8; (hint.saturating_add(1)).clamp(4096, 128 * 1024) as usize];
     let mut n = 0u64;
     loop {
         let k = match r.read(&mut buf) {

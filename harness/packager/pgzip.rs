@@ -7,8 +7,8 @@
 //! combination of the blocks' CRCs. Because block boundaries, dictionaries and encodings depend
 //! only on the content, the output is byte-identical whatever the thread count.
 //!
-//! Content-adaptive encoding (level 6, the default): per block, a deterministic 16 KiB sample
-//! decides the cheapest encoding that gives about the size of level 6:
+//! Content-adaptive encoding (level 6, the default): per block of 64 KiB or more (a shorter
+//! one is coded at level 6), a deterministic 16 KiB sample decides the cheapest encoding that gives about the size of level 6:
 //! - **Huffman-only** when the sample's byte entropy is above 7.9 bits, or when LZ matching
 //!   buys less than 1% on the sample (float weights: the gain is all in the exponent bytes).
 //!   It is [`super::huffman`]'s encoder, which stores any 32 KiB piece that coding would expand
@@ -137,7 +137,8 @@ pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
         6 => {}
         _ => return Encoding::Normal,
     }
-    if data.len() < 256 {
+    if data.len() < 4 * SAMPLE {
+        // Sampling would cost about as much as coding the whole (short, often last) block.
         return Encoding::Normal;
     }
     // The sample: the block's middle (past any header), with its own preceding bytes as the
