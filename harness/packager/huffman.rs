@@ -61,29 +61,30 @@ impl Bits<'_> {
         self.out.resize(pos + need, 0);
         let buf = self.out.as_mut_slice();
         let (mut acc, mut n) = (self.acc, self.n);
+        // Stores all of `acc` unaligned and keeps the bits past the last whole byte.
+        let mut spill = |acc: &mut u64, n: &mut u32| {
+            buf[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+            let bytes = *n / 8;
+            pos += bytes as usize;
+            *acc >>= bytes * 8;
+            *n -= bytes * 8;
+        };
+        let code = |acc: &mut u64, n: &mut u32, b: u8| {
+            let e = table[b as usize];
+            *acc |= ((e & 0xffff) as u64) << *n;
+            *n += e >> 16;
+        };
         let mut chunks = data.chunks_exact(3);
         for c in &mut chunks {
             // n < 8 here, plus three codes of at most 15 bits: under 64.
             for &b in c {
-                let e = table[b as usize];
-                acc |= ((e & 0xffff) as u64) << n;
-                n += e >> 16;
+                code(&mut acc, &mut n, b);
             }
-            buf[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
-            let bytes = n / 8;
-            pos += bytes as usize;
-            acc >>= bytes * 8;
-            n -= bytes * 8;
+            spill(&mut acc, &mut n);
         }
         for &b in chunks.remainder() {
-            let e = table[b as usize];
-            acc |= ((e & 0xffff) as u64) << n;
-            n += e >> 16;
-            buf[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
-            let bytes = n / 8;
-            pos += bytes as usize;
-            acc >>= bytes * 8;
-            n -= bytes * 8;
+            code(&mut acc, &mut n, b);
+            spill(&mut acc, &mut n);
         }
         self.out.truncate(pos);
         self.acc = acc;
