@@ -408,3 +408,27 @@ fn pack_output_is_identical_for_any_thread_count_and_gzip_accepts_it() {
         .success()
         .stdout(predicate::str::contains("None"));
 }
+
+#[test]
+fn a_layout_too_big_for_the_disk_is_refused_with_exit_2_and_nothing_written() {
+    let t = tempfile::tempdir().unwrap();
+    let toml = t.path().join("huge.toml");
+    fs::write(
+        &toml,
+        "[[entry]]\nroot = \"model\"\npath = \"model.safetensors\"\nkind = \"file\"\n\
+         content = { seed = 1, size = 1000000000000000000, fill = \"floats\" }\n",
+    )
+    .unwrap();
+    let dir = t.path().join("box");
+    packtest()
+        .arg("materialize")
+        .arg(&toml)
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the layout needs 1000000000000004096 bytes",
+        ))
+        .stderr(predicate::str::contains("free"));
+    assert!(!dir.exists());
+}

@@ -44,6 +44,16 @@ pub enum SandboxError {
         /// Why.
         reason: String,
     },
+    /// The filesystem under the sandbox has too little room for the layout's file data.
+    #[error("the layout needs {need} bytes but `{path}` has {free} free; free some space or build it on a bigger filesystem (PACKTEST_TMPDIR for sandboxes)")]
+    NoSpace {
+        /// Where the sandbox would go.
+        path: PathBuf,
+        /// Bytes the layout's files hold (plus 4 KiB per entry).
+        need: u64,
+        /// Bytes available to an unprivileged writer there.
+        free: u64,
+    },
     /// Any other I/O error.
     #[error("cannot {action} `{path}`: {source}")]
     Io {
@@ -89,17 +99,51 @@ pub fn default_parent() -> PathBuf {
     SHM.get_or_init(|| {
         let shm = Path::new("/dev/shm");
         let c = CString::new("/dev/shm").ok()?;
-        // SAFETY: a zeroed statvfs is a valid out-parameter; `c` is NUL-terminated.
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        // SAFETY: valid pointers.
-        let ok = unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0
-            // SAFETY: as above.
-            && unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0;
-        let free = st.f_bavail as u64 * st.f_frsize as u64;
-        (ok && shm.is_dir() && free >= 4 << 30).then(|| shm.to_path_buf())
+        // SAFETY: `c` is NUL-terminated.
+        let writable = unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0;
+        let free = free_bytes(shm)?;
+        (writable && shm.is_dir() && free >= 4 << 30).then(|| shm.to_path_buf())
     })
     .clone()
     .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Bytes available to an unprivileged writer on the filesystem holding `path`, when known.
+fn free_bytes(path: &Path) -> Option<u64> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a zeroed statvfs is a valid out-parameter; `c` is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// What building `layout` writes, roughly: its file data plus 4 KiB per entry.
+fn space_needed(layout: &Layout) -> u64 {
+    layout
+        .entries
+        .iter()
+        .map(|e| match &e.kind {
+            EntryKind::File { content, .. } => content.len().saturating_add(4096),
+            _ => 4096,
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
+/// Refuses, before writing anything, a layout that cannot fit under `parent` (a TOML can ask
+/// for any size, and `/dev/shm` is memory).
+fn check_space(parent: &Path, layout: &Layout) -> Result<(), SandboxError> {
+    let need = space_needed(layout);
+    match free_bytes(parent) {
+        Some(free) if need > free => Err(SandboxError::NoSpace {
+            path: parent.to_owned(),
+            need,
+            free,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Creates `path` and any missing ancestors below `base`, each with mode 0755.
@@ -145,14 +189,22 @@ impl Sandbox {
     /// Builds `layout` in a fresh temporary directory: under `$PACKTEST_TMPDIR` when set,
     /// else in `/dev/shm` when it is a writable tmpfs with at least 4 GiB free (sandboxes are
     /// small and short-lived, and tmpfs makes the runner about 3x faster), else in the system
-    /// temp dir.
+    /// temp dir. A layout too big for `/dev/shm` goes to the system temp dir instead.
     pub fn materialize(layout: &Layout) -> Result<Sandbox, SandboxError> {
-        Self::materialize_in(&default_parent(), layout)
+        let parent = default_parent();
+        if std::env::var_os("PACKTEST_TMPDIR").is_none()
+            && parent != std::env::temp_dir()
+            && check_space(&parent, layout).is_err()
+        {
+            return Self::materialize_in(&std::env::temp_dir(), layout);
+        }
+        Self::materialize_in(&parent, layout)
     }
 
     /// Builds `layout` in a fresh directory under `parent`.
     pub fn materialize_in(parent: &Path, layout: &Layout) -> Result<Sandbox, SandboxError> {
         layout.validate()?;
+        check_space(parent, layout)?;
         let temp = tempfile::Builder::new()
             .prefix("packtest-")
             .tempdir_in(parent)
@@ -269,6 +321,12 @@ impl Sandbox {
                 ),
             });
         }
+        // Checked on the nearest existing ancestor, before anything is created.
+        let existing = dir
+            .ancestors()
+            .find(|a| a.exists())
+            .unwrap_or(Path::new("."));
+        check_space(existing, layout)?;
         fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
         let sandbox = Sandbox {
             temp: None,
@@ -543,6 +601,40 @@ mod tests {
     use super::*;
     use crate::layout::{Content, Entry, ModelFormat};
     use std::os::unix::fs::FileTypeExt;
+
+    #[test]
+    fn a_layout_bigger_than_the_disk_is_refused_before_anything_is_written() {
+        let huge = Layout::new().with(Entry::file(
+            Root::Model,
+            "model.safetensors",
+            Content::Seeded {
+                seed: 1,
+                size: 1 << 60,
+                fill: crate::layout::Fill::Floats,
+            },
+        ));
+        let parent = tempfile::tempdir().unwrap();
+        match Sandbox::materialize_in(parent.path(), &huge) {
+            Err(SandboxError::NoSpace { need, free, .. }) => assert!(need > free),
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a 1 EiB layout was accepted"),
+        }
+        assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 0);
+        let target = parent.path().join("box");
+        assert!(matches!(
+            Sandbox::materialize_at(&target, &huge),
+            Err(SandboxError::NoSpace { .. })
+        ));
+        assert!(!target.exists());
+        // The default place falls back from /dev/shm to the temp dir, then refuses too.
+        assert!(matches!(
+            Sandbox::materialize(&huge),
+            Err(SandboxError::NoSpace { .. })
+        ));
+        // A small layout still builds.
+        let small = Layout::new().with(Entry::file(Root::Model, "a", Content::random(1, 10)));
+        assert!(Sandbox::materialize_in(parent.path(), &small).is_ok());
+    }
 
     #[test]
     fn every_entry_kind_materializes_as_itself() {

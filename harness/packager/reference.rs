@@ -14,6 +14,11 @@
 //! - every file is read through an exact-length reader: a file that grows or shrinks while
 //!   it is packed is an error, never a silently corrupt member (the `tar` crate pads short
 //!   reads and ignores extra bytes; see hostile-inputs §0.2);
+//! - reading overlaps compression without a thread of its own: the walk and the reads run on
+//!   the calling thread while `pgzip`'s workers compress up to `2 x threads` blocks behind
+//!   them. A separate read-ahead thread was measured and removed: on 20,000 files of 4 KiB
+//!   with a cold page cache it took 2.08 s against 2.03 s without (a cold read alone is 1.5 s,
+//!   warm compression 1.41 s);
 //! - the write is atomic: a hidden temp file in the output's directory, fsync, rename, fsync
 //!   of the directory. On any error the temp file is removed and no file appears at the
 //!   output path. It refuses an output inside the model dir.
