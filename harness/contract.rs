@@ -25,7 +25,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::archive::{Compression, DiffItem, DiskKind, DiskTree, Limits, Manifest, MemberKind};
+use crate::archive::{
+    ArchiveError, Compression, DiffItem, DiskKind, DiskTree, Limits, Manifest, MemberKind,
+};
 use crate::layout::{Digest, Node, RawPath, Sandbox};
 use crate::packager::{Exit, PackOutcome};
 
@@ -171,6 +173,28 @@ fn v(
 
 const MAX_DETAILS: usize = 12;
 
+/// File bytes in the whole sandbox.
+fn sandbox_bytes(d: &Digest) -> u64 {
+    d.nodes
+        .values()
+        .map(|n| match n {
+            Node::File { size, .. } => *size,
+            _ => 0,
+        })
+        .fold(0, u64::saturating_add)
+}
+
+/// How much a packager's archive may unpack to before reading stops: twice everything the
+/// sandbox holds, 4 KiB of headers per path, and 256 MiB of slack. Even a packager that packs
+/// the wrong directory stays under it and gets a precise diff; past it the data can only come
+/// from outside the sandbox (a followed link to `/dev/zero`) or a bomb.
+fn unpacked_limit(d: &Digest) -> u64 {
+    sandbox_bytes(d)
+        .saturating_mul(2)
+        .saturating_add((d.nodes.len() as u64).saturating_mul(4096))
+        .saturating_add(256 << 20)
+}
+
 /// Shortens a line past 160 characters, keeping both ends.
 pub fn elide(line: &str) -> String {
     let chars: Vec<char> = line.chars().collect();
@@ -315,8 +339,15 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
         };
     }
 
+    let limit = unpacked_limit(ev.before);
     let (manifest, err) = match fs::File::open(&output) {
-        Ok(f) => Manifest::read_lenient(f, Limits::default()),
+        Ok(f) => Manifest::read_lenient(
+            f,
+            Limits {
+                max_unpacked: Some(limit),
+                ..Limits::default()
+            },
+        ),
         Err(e) => {
             out.push(v(
                 Property::ExitAndOutput,
@@ -330,6 +361,24 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
             };
         }
     };
+    if let Some(ArchiveError::UnpackedLimit { .. }) = &err {
+        // Not damage: the archive holds far more than the sandbox could supply, so it took
+        // data from outside (a symlink to /dev/zero, a system dir) or invented it. Reading
+        // on would only burn time; what was read is not a manifest to judge.
+        out.push(v(
+            Property::Fidelity,
+            None,
+            format!(
+                "about the model dir's bytes (the whole sandbox holds {} bytes of files)",
+                sandbox_bytes(ev.before)
+            ),
+            format!("more than {limit} bytes unpacked; reading stopped there"),
+        ));
+        return Judgement {
+            violations: out,
+            manifest: None,
+        };
+    }
     if manifest.compression != Compression::Gzip {
         out.push(v(
             Property::ValidGzip,

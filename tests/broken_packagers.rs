@@ -8,7 +8,7 @@
 //! Python script for the hang, which only a killable process can show.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
@@ -307,4 +307,47 @@ fn a_nondeterministic_packager_passes_the_default_profile_and_fails_strict() {
     assert!(broken.is_empty(), "{text}");
     let strict = broken_properties(Naive(Defect::Nondeterministic), true);
     assert!(strict.contains("normalized"), "got {strict:?}");
+}
+
+/// A packager whose archive unpacks to far more than the sandbox holds (what following a
+/// link to `/dev/zero` gives): the runner stops reading at its limit instead of inflating
+/// it all, and names it a fidelity failure, not damage.
+#[test]
+fn an_archive_far_bigger_than_the_sandbox_is_cut_off_and_called_a_fidelity_failure() {
+    // One member claiming 600 MiB of zeros: about 600 KiB of gzip, built once.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut tar = tar::Builder::new(&mut gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(600 << 20);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, "model.bin", io::repeat(0).take(600 << 20))
+            .unwrap();
+        tar.finish().unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    let p = packtest::packager::FnPackager::new("zero-stream", move |_m: &Path, out: &Path| {
+        fs::write(out, &bomb).map_err(|e| e.to_string())
+    });
+    let outcome = Harness::new(p).cases(3).seed(SEED).no_shrink().run();
+    let report = outcome.result.expect("the run happens");
+    let mut seen = 0;
+    for c in &report.results {
+        let CaseStatus::Failed { violations, .. } = &c.status else {
+            panic!("a case passed with a 600 MiB zero member: {:?}", c.status);
+        };
+        let v = violations
+            .iter()
+            .find(|v| v.property.id() == "fidelity")
+            .unwrap_or_else(|| panic!("no fidelity violation: {violations:?}"));
+        assert!(v.found.contains("reading stopped"), "{}", v.found);
+        assert!(
+            violations.iter().all(|v| v.property.id() != "valid-gzip"),
+            "called damage: {violations:?}"
+        );
+        seen += 1;
+    }
+    // The baseline case fails, so the run stops there (DESIGN departure: baseline first).
+    assert!(seen >= 1, "no case ran");
 }
