@@ -603,15 +603,7 @@ fn check_fidelity(
     if items.is_empty() {
         return;
     }
-    let first = &items[0];
-    let path = match first {
-        DiffItem::Missing { path, .. }
-        | DiffItem::Extra { path, .. }
-        | DiffItem::Kind { path, .. }
-        | DiffItem::Content { path, .. }
-        | DiffItem::ExecBits { path, .. }
-        | DiffItem::LinkTarget { path, .. } => path.clone(),
-    };
+    let path = items[0].path().clone();
     let mut x = v(
         Property::Fidelity,
         Some(path),

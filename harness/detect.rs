@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::archive::{DiffItem, DiskTree, Manifest, MemberKind};
+use crate::archive::{DiskTree, Manifest, MemberKind};
 use crate::layout::{RawPath, Root, Sandbox};
 
 /// How bad a finding is.
@@ -1031,14 +1031,7 @@ pub fn check_archive_against(
     let diff = tree.diff(manifest);
     let mut out = Vec::new();
     if !diff.is_empty() {
-        let first = match &diff.items[0] {
-            DiffItem::Missing { path, .. }
-            | DiffItem::Extra { path, .. }
-            | DiffItem::Kind { path, .. }
-            | DiffItem::Content { path, .. }
-            | DiffItem::ExecBits { path, .. }
-            | DiffItem::LinkTarget { path, .. } => path.clone(),
-        };
+        let first = diff.items[0].path().clone();
         let lines: Vec<String> = diff
             .items
             .iter()

@@ -143,16 +143,10 @@ pub fn load_dir(
     dir: &Path,
     fallback: &dyn Fn(&Path, &str) -> Result<NamedLayout, String>,
 ) -> Result<Vec<NamedLayout>, ReplayError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| ReplayError::Dir {
+    let paths = crate::scenario::toml_files(dir).map_err(|source| ReplayError::Dir {
         path: dir.to_owned(),
         source,
     })?;
-    let mut paths: Vec<PathBuf> = rd
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
     if paths.is_empty() {
         return Err(ReplayError::Empty {
             path: dir.to_owned(),

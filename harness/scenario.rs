@@ -226,19 +226,24 @@ pub struct ScenarioLibrary {
     pub scenarios: BTreeMap<String, (Scenario, Layout, PathBuf)>,
 }
 
+/// The `*.toml` files directly in `dir`, sorted by path (scenario and replay dirs).
+pub(crate) fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 impl ScenarioLibrary {
     /// Loads every `*.toml` in `dir`.
     pub fn load_dir(dir: &Path) -> Result<ScenarioLibrary, ScenarioError> {
-        let rd = std::fs::read_dir(dir).map_err(|source| ScenarioError::Dir {
+        let paths = toml_files(dir).map_err(|source| ScenarioError::Dir {
             path: dir.to_owned(),
             source,
         })?;
-        let mut paths: Vec<PathBuf> = rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
         let mut lib = ScenarioLibrary::default();
         for path in paths {
             let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read {

@@ -25,6 +25,17 @@ use proptest::sample::select;
 
 use crate::layout::{Content, Entry, EntryKind, Fill, Layout, ModelFormat, RawPath, Root};
 
+/// The labels that promise a detector error of the same code (the label contract above).
+pub const ERROR_LABELS: [&str; 7] = [
+    "empty-model-dir",
+    "model-saved-outside",
+    "savedmodel-unversioned",
+    "savedmodel-incomplete",
+    "symlink-escape",
+    "dangling-symlink",
+    "special-file",
+];
+
 /// A framework profile: what a correct model dir looks like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Profile {
@@ -827,6 +838,22 @@ pub fn job_layout_with(cfg: StrategyConfig) -> SBoxedStrategy<Layout> {
         .sboxed()
 }
 
+/// A proptest `Config` that is deterministic in CI: `cases` cases from a fixed RNG seed,
+/// `default_seed` unless the environment variable `seed_var` holds another, and no
+/// failure-persistence files. Rerun a failure with the same seed to get the same inputs.
+pub fn ci_config(cases: u32, seed_var: &str, default_seed: u64) -> proptest::test_runner::Config {
+    let seed = std::env::var(seed_var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_seed);
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 /// Correct layouts of one profile: no pitfall pieces at all.
 pub fn clean_layout(profile: Profile) -> SBoxedStrategy<Layout> {
     profile_piece(profile)
@@ -883,14 +910,7 @@ mod tests {
                     .map(|l| l.0),
             );
         }
-        for want in [
-            "model-saved-outside",
-            "savedmodel-unversioned",
-            "savedmodel-incomplete",
-            "symlink-escape",
-            "dangling-symlink",
-            "special-file",
-            "empty-model-dir",
+        for want in ERROR_LABELS.into_iter().chain([
             "long-name",
             "non-utf8-name",
             "newline-name",
@@ -902,7 +922,7 @@ mod tests {
             "dotfile",
             "extra-top-folder",
             "unicode-name",
-        ] {
+        ]) {
             assert!(
                 seen.contains(want),
                 "label {want} never generated; saw {seen:?}"

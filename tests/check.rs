@@ -57,6 +57,16 @@ fn a_correct_layout_of_each_framework_profile_has_no_error() {
     }
 }
 
+/// `packtest check --archive A` plus `extra` arguments.
+fn check_archive(a: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .arg("check")
+        .arg("--archive")
+        .arg(a)
+        .args(extra)
+        .assert()
+}
+
 fn archive_of(layout: &Layout) -> (Sandbox, std::path::PathBuf) {
     let sb = Sandbox::materialize(layout).unwrap();
     let out = sb.root().join("out/model.tar.gz");
@@ -80,11 +90,7 @@ fn an_archive_alone_shows_nesting_versioning_emptiness_and_links() {
             Content::format(ModelFormat::Safetensors, 1, 64),
         ));
     let (_s, a) = archive_of(&nested);
-    bin()
-        .arg("check")
-        .arg("--archive")
-        .arg(&a)
-        .assert()
+    check_archive(&a, &[])
         .success()
         .stdout(predicate::str::contains("nested-model-root"))
         .stdout(predicate::str::contains("hf-incomplete"));
@@ -101,20 +107,12 @@ fn an_archive_alone_shows_nesting_versioning_emptiness_and_links() {
             Content::format(ModelFormat::TfVariablesIndex, 1, 0),
         ));
     let (_s, a) = archive_of(&tf);
-    bin()
-        .arg("check")
-        .arg("--archive")
-        .arg(&a)
-        .assert()
+    check_archive(&a, &[])
         .code(1)
         .stdout(predicate::str::contains("savedmodel-unversioned"));
 
     let (_s, a) = archive_of(&Layout::new());
-    bin()
-        .arg("check")
-        .arg("--archive")
-        .arg(&a)
-        .assert()
+    check_archive(&a, &[])
         .code(1)
         .stdout(predicate::str::contains("empty-model-dir"));
 
@@ -127,12 +125,7 @@ fn an_archive_alone_shows_nesting_versioning_emptiness_and_links() {
         .with(Entry::symlink(Root::Model, "data", "/mnt/dataset"))
         .with(Entry::symlink(Root::Model, "gone", "missing.bin"));
     let (_s, a) = archive_of(&links);
-    bin()
-        .arg("check")
-        .arg("--archive")
-        .arg(&a)
-        .arg("--json")
-        .assert()
+    check_archive(&a, &["--json"])
         .code(1)
         .stdout(predicate::str::contains("\"symlink-escape\""))
         .stdout(predicate::str::contains("\"dangling-symlink\""));

@@ -8,30 +8,10 @@ use packtest::detect::{self, DetectOptions, JobDirs, Severity};
 use packtest::layout::{Layout, Sandbox, SandboxError};
 use packtest::strategy::{clean_layout, job_layout, Profile};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
-
-/// Labels that promise a detector error (the strategy's label contract).
-const ERROR_LABELS: [&str; 7] = [
-    "empty-model-dir",
-    "model-saved-outside",
-    "savedmodel-unversioned",
-    "savedmodel-incomplete",
-    "symlink-escape",
-    "dangling-symlink",
-    "special-file",
-];
+use proptest::test_runner::Config;
 
 fn config(cases: u32) -> Config {
-    let seed = std::env::var("PACKTEST_DETECT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_125);
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
-        ..Config::default()
-    }
+    packtest::strategy::ci_config(cases, "PACKTEST_DETECT_SEED", 20_261_125)
 }
 
 fn error_codes(layout: &Layout) -> Result<(BTreeSet<String>, String), TestCaseError> {
@@ -64,7 +44,7 @@ proptest! {
 
     #[test]
     fn error_codes_equal_injected_error_labels(layout in job_layout()) {
-        let expected: BTreeSet<String> = layout.labels.iter().map(|l| l.0.clone()).filter(|l| ERROR_LABELS.contains(&l.as_str())).collect();
+        let expected: BTreeSet<String> = layout.labels.iter().map(|l| l.0.clone()).filter(|l| packtest::strategy::ERROR_LABELS.contains(&l.as_str())).collect();
         let (found, text) = error_codes(&layout)?;
         prop_assert_eq!(&found, &expected, "findings:\n{}\nlayout:\n{}", text, layout.to_toml());
     }

@@ -46,17 +46,7 @@ const LIMITS: Limits = Limits {
 const READ_BOUND: Duration = Duration::from_secs(5);
 
 fn config(cases: u32) -> Config {
-    Config {
-        cases,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(
-            std::env::var("PROPTEST_RNG_SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(7_2026),
-        ),
-        failure_persistence: None,
-        ..Config::default()
-    }
+    packtest::strategy::ci_config(cases, "PROPTEST_RNG_SEED", 7_2026)
 }
 
 /// The fuzz target `archive_reader`: returns the error class, if any.

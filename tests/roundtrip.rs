@@ -6,21 +6,11 @@ use packtest::layout::{Sandbox, SandboxError};
 use packtest::strategy::{job_layout_with, StrategyConfig};
 use packtest::ReferencePackager;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest::test_runner::Config;
 
+/// Deterministic in CI: a fixed RNG seed unless PROPTEST_RNG_SEED says otherwise.
 fn config(cases: u32) -> Config {
-    Config {
-        cases,
-        // Deterministic in CI: a fixed RNG seed unless PROPTEST_RNG_SEED says otherwise.
-        rng_seed: proptest::test_runner::RngSeed::Fixed(
-            std::env::var("PROPTEST_RNG_SEED")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1125),
-        ),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
-        ..Config::default()
-    }
+    packtest::strategy::ci_config(cases, "PROPTEST_RNG_SEED", 1125)
 }
 
 proptest! {

@@ -128,6 +128,20 @@ pub enum DiffItem {
     },
 }
 
+impl DiffItem {
+    /// The path the difference is about.
+    pub fn path(&self) -> &RawPath {
+        match self {
+            DiffItem::Missing { path, .. }
+            | DiffItem::Extra { path, .. }
+            | DiffItem::Kind { path, .. }
+            | DiffItem::Content { path, .. }
+            | DiffItem::ExecBits { path, .. }
+            | DiffItem::LinkTarget { path, .. } => path,
+        }
+    }
+}
+
 impl std::fmt::Display for DiffItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -147,14 +147,10 @@ fn check_space(parent: &Path, layout: &Layout) -> Result<(), SandboxError> {
 }
 
 /// Creates `path` and any missing ancestors below `base`, each with mode 0755.
-fn ensure_dir(base: &Path, rel: &RawPath) -> Result<(), SandboxError> {
-    ensure_dir_cached(base, rel, &mut HashSet::new())
-}
-
-/// [`ensure_dir`], skipping the directories in `known` (made or checked earlier in this build)
-/// and adding the ones it makes: a layout of many files in few directories stats each
-/// directory once, not once per file.
-fn ensure_dir_cached(
+/// Directories in `known` (made or checked earlier in this build) are skipped and the ones
+/// it makes are added: a layout of many files in few directories stats each directory once,
+/// not once per file.
+fn ensure_dir(
     base: &Path,
     rel: &RawPath,
     known: &mut HashSet<PathBuf>,
@@ -192,13 +188,14 @@ impl Sandbox {
     /// temp dir. A layout too big for `/dev/shm` goes to the system temp dir instead.
     pub fn materialize(layout: &Layout) -> Result<Sandbox, SandboxError> {
         let parent = default_parent();
-        if std::env::var_os("PACKTEST_TMPDIR").is_none()
-            && parent != std::env::temp_dir()
-            && check_space(&parent, layout).is_err()
-        {
-            return Self::materialize_in(&std::env::temp_dir(), layout);
+        let can_fall_back =
+            std::env::var_os("PACKTEST_TMPDIR").is_none() && parent != std::env::temp_dir();
+        match Self::materialize_in(&parent, layout) {
+            Err(SandboxError::NoSpace { .. }) if can_fall_back => {
+                Self::materialize_in(&std::env::temp_dir(), layout)
+            }
+            r => r,
         }
-        Self::materialize_in(&parent, layout)
     }
 
     /// Builds `layout` in a fresh directory under `parent`.
@@ -219,10 +216,11 @@ impl Sandbox {
     }
 
     fn build(&self, layout: &Layout) -> Result<(), SandboxError> {
+        let mut known = HashSet::new();
         for r in Root::ALL {
-            ensure_dir(&self.root, &RawPath::from(r.rel_dir()))?;
+            ensure_dir(&self.root, &RawPath::from(r.rel_dir()), &mut known)?;
         }
-        ensure_dir(&self.root, &RawPath::from("out"))?;
+        ensure_dir(&self.root, &RawPath::from("out"), &mut known)?;
         // Parents before children; hard links after their targets; modes last, deepest
         // directory first, so a read-only directory does not block its own contents.
         let mut order: Vec<usize> = (0..layout.entries.len()).collect();
@@ -232,12 +230,11 @@ impl Sandbox {
             (link(&ea.kind), ea.root, &ea.path).cmp(&(link(&eb.kind), eb.root, &eb.path))
         });
         let mut dirs = Vec::new();
-        let mut known = HashSet::new();
         for &i in &order {
             let e = &layout.entries[i];
             let base = self.dir(e.root);
             if let Some(parent) = e.path.parent() {
-                ensure_dir_cached(&base, &parent, &mut known)?;
+                ensure_dir(&base, &parent, &mut known)?;
             }
             let path = e.path.under(&base);
             match &e.kind {

@@ -530,16 +530,7 @@ mod tests {
     }
 
     proptest! {
-        // Deterministic: a fixed seed unless PROPTEST_RNG_SEED says otherwise; proptest
-        // prints the failing input and the seed is this constant.
-        #![proptest_config(ProptestConfig {
-            cases: 256,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(
-                std::env::var("PROPTEST_RNG_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1125),
-            ),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::strategy::ci_config(256, "PROPTEST_RNG_SEED", 1125))]
 
         /// Any bytes, in any piece sizes, inflate back exactly (flate2's zlib-rs inflater).
         #[test]

@@ -27,7 +27,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Status, Strategy};
+use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Status};
 
 /// Input bytes per block.
 pub const BLOCK_SIZE: usize = 1 << 20;
@@ -85,20 +85,13 @@ fn entropy_bits(data: &[u8]) -> f64 {
         .sum()
 }
 
-fn deflate_raw(
-    data: &[u8],
-    dict: &[u8],
-    level: i32,
-    strategy: Strategy,
-    last: bool,
-) -> io::Result<Vec<u8>> {
+fn deflate_raw(data: &[u8], dict: &[u8], level: i32, last: bool) -> io::Result<Vec<u8>> {
     let mut d = Deflate::new_with_config(DeflateConfig {
         level,
         window_bits: -15,
-        strategy,
         ..DeflateConfig::default()
     });
-    if !dict.is_empty() && level > 0 && strategy == Strategy::Default {
+    if !dict.is_empty() && level > 0 {
         d.set_dictionary(dict)
             .map_err(|e| io::Error::other(format!("deflate dictionary: {}", e.as_str())))?;
     }
@@ -153,9 +146,7 @@ pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
     } else {
         dict
     };
-    let size = |lvl| {
-        deflate_raw(sample, pre, lvl, Strategy::Default, false).map_or(usize::MAX, |v| v.len())
-    };
+    let size = |lvl| deflate_raw(sample, pre, lvl, false).map_or(usize::MAX, |v| v.len());
     let huff = {
         let mut v = Vec::with_capacity(sample.len() + 64);
         super::huffman::deflate_huffman(sample, false, &mut v);
@@ -189,26 +180,26 @@ struct Done {
 }
 
 fn compress_job(job: Job, level: u32) -> Done {
-    let encoding = choose(&job.data, &job.dict, level);
-    let (lvl, st) = match encoding {
-        Encoding::Stored => (0, Strategy::Default),
-        Encoding::Huffman => (6, Strategy::HuffmanOnly),
-        Encoding::Fast => (2, Strategy::Default),
-        Encoding::Normal => (level.max(1) as i32, Strategy::Default),
-    };
     let mut crc = crc32fast::Hasher::new();
     crc.update(&job.data);
-    let mut encoding = encoding;
-    let bytes = if encoding == Encoding::Huffman {
-        let mut out = Vec::with_capacity(job.data.len() + job.data.len() / 8 + 1024);
-        let stored = super::huffman::deflate_huffman(&job.data, job.last, &mut out);
-        if stored == job.data.len().div_ceil(super::huffman::SEGMENT) && stored > 0 {
+    let lz = |lvl: u32| deflate_raw(&job.data, &job.dict, lvl as i32, job.last);
+    let (encoding, bytes) = match choose(&job.data, &job.dict, level) {
+        Encoding::Huffman => {
+            let mut out = Vec::with_capacity(job.data.len() + job.data.len() / 8 + 1024);
+            let stored = super::huffman::deflate_huffman(&job.data, job.last, &mut out);
             // Every piece was incompressible: report the block as stored.
-            encoding = Encoding::Stored;
+            let all_stored =
+                stored > 0 && stored == job.data.len().div_ceil(super::huffman::SEGMENT);
+            let e = if all_stored {
+                Encoding::Stored
+            } else {
+                Encoding::Huffman
+            };
+            (e, Ok(out))
         }
-        Ok(out)
-    } else {
-        deflate_raw(&job.data, &job.dict, lvl, st, job.last)
+        Encoding::Stored => (Encoding::Stored, lz(0)),
+        Encoding::Fast => (Encoding::Fast, lz(2)),
+        Encoding::Normal => (Encoding::Normal, lz(level.max(1))),
     };
     Done {
         index: job.index,
