@@ -79,6 +79,12 @@ impl<P: Packager> Harness<P> {
         self
     }
 
+    /// The deploy target whose consumer judges the archive (DESIGN §2; default `sagemaker`).
+    pub fn target(mut self, target: crate::target::Target) -> Self {
+        self.config.target = target;
+        self
+    }
+
     /// The per-run packager timeout.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.config.timeout = t;

@@ -1,4 +1,4 @@
-//! The packager contract of DESIGN §2: every property, with its stable id.
+//! The packager contract of DESIGN §2, per deploy target: every property, with its stable id.
 //!
 //! [`check`] judges one packager run from the evidence the runner collected: the sandbox, the
 //! tree digest before and after, the model dir as scanned before the run, and the outcome. It
@@ -7,7 +7,12 @@
 //! found, and a short diff. The same function serves packtest's own tests, the runner, and a
 //! platform team's `cargo test` (style anchor 7: ship the checker).
 //!
+//! The archive is judged by its consumer ([`crate::target`]): `member-types` lists the members
+//! the target's consumer refuses, and `fidelity` compares what that consumer extracts with the
+//! tree it must end up with, derived from the model dir ([`crate::target::expected`]).
+//!
 //! Attribution rules, so a defect is reported under the property that names it:
+//! - a member the consumer refuses is `member-types`, and its path is not also `fidelity`;
 //! - a FIFO or device that is missing or stored as another type is `special-files`, not
 //!   `fidelity`;
 //! - an archive whose members all sit under one extra folder is `relative-names` (wrong root),
@@ -15,8 +20,12 @@
 //! - archive content that equals a file outside the model dir, or an extra member named like
 //!   the archive itself, is `containment` (and the extra member is not repeated as `fidelity`).
 //! - a non-zero exit is acceptable (`loud-failure` then applies) only when the model dir holds
-//!   something a packager may refuse: a FIFO, socket, device, or unreadable file. Failing on
-//!   any other layout is an `exit-and-output` violation.
+//!   something the target lets or makes a packager refuse (for `sagemaker`: a link that
+//!   escapes, dangles or loops, a FIFO, a device; for every target: a socket). Failing on
+//!   any other layout is an `exit-and-output` violation;
+//! - succeeding on a model dir that the target requires refusing is `special-files` for a FIFO
+//!   or device and `fidelity` for a link, unless the archive already breaks `member-types` or
+//!   `containment` at that path.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -30,6 +39,8 @@ use crate::archive::{
 };
 use crate::layout::{Digest, Node, RawPath, Sandbox};
 use crate::packager::{Exit, PackOutcome};
+use crate::target::extract::RefusalKind;
+use crate::target::{Expected, Extraction, Gap, Target, World};
 
 /// A property id (DESIGN §2).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,6 +53,8 @@ pub enum Property {
     ValidTar,
     /// `relative-names`
     RelativeNames,
+    /// `member-types`
+    MemberTypes,
     /// `fidelity`
     Fidelity,
     /// `special-files`
@@ -66,11 +79,12 @@ pub enum Property {
 
 impl Property {
     /// The default-profile properties.
-    pub const DEFAULT: [Property; 10] = [
+    pub const DEFAULT: [Property; 11] = [
         Property::ExitAndOutput,
         Property::ValidGzip,
         Property::ValidTar,
         Property::RelativeNames,
+        Property::MemberTypes,
         Property::Fidelity,
         Property::SpecialFiles,
         Property::Containment,
@@ -93,6 +107,7 @@ impl Property {
             Property::ValidGzip => "valid-gzip",
             Property::ValidTar => "valid-tar",
             Property::RelativeNames => "relative-names",
+            Property::MemberTypes => "member-types",
             Property::Fidelity => "fidelity",
             Property::SpecialFiles => "special-files",
             Property::Containment => "containment",
@@ -216,11 +231,13 @@ fn capped(lines: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
-/// Which profile to check.
+/// Which profile and which deploy target to check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ContractOptions {
     /// Also check `deterministic`, `sorted` and `normalized`.
     pub strict: bool,
+    /// The consumer the archive is judged by (DESIGN §2).
+    pub target: Target,
 }
 
 /// What the runner observed for one packager run.
@@ -247,20 +264,26 @@ pub struct Judgement {
     pub manifest: Option<Manifest>,
 }
 
-/// True when the model dir holds something a packager may refuse to pack.
-pub fn refusable(tree: &DiskTree) -> bool {
-    tree.entries.values().any(|e| {
-        matches!(
-            e.kind,
-            DiskKind::Fifo | DiskKind::Socket | DiskKind::CharDevice | DiskKind::BlockDevice
-        )
-    })
+/// The tree `target`'s consumer must end up with, for the sandbox the evidence describes:
+/// links resolve in the whole sandbox, as the kernel would resolve them for a packager.
+pub fn expected_for(ev: &Evidence<'_>, target: Target) -> Expected {
+    use std::os::unix::ffi::OsStrExt;
+    let world = DiskTree::from_digest(ev.before, &RawPath::default());
+    let model = RawPath::from(crate::layout::Root::Model.rel_dir());
+    let abs = ev.sandbox.root().as_os_str().as_bytes();
+    let w = World {
+        entries: &world.entries,
+        model: &model,
+        abs_root: Some(abs),
+    };
+    crate::target::expected(&w, target)
 }
 
 /// Judges one run against the contract.
 pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
     let mut out = Vec::new();
     let output = ev.sandbox.output_path();
+    let expected = expected_for(ev, opts.target);
 
     let changes = ev.before.changes(ev.after);
     if !changes.is_empty() {
@@ -304,11 +327,14 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
                 ),
             ));
         }
-        if !refusable(ev.model_tree) && !matches!(ev.outcome.exit, Exit::TimedOut) {
+        if !expected.refusable() && !matches!(ev.outcome.exit, Exit::TimedOut) {
             let mut x = v(
                 Property::ExitAndOutput,
                 None,
-                "exit 0 and an archive: this model dir has nothing a packager may refuse",
+                format!(
+                    "exit 0 and an archive: this model dir has nothing a packager may refuse for target `{}`",
+                    opts.target
+                ),
                 ev.outcome.exit.to_string(),
             );
             x.details = capped(
@@ -408,9 +434,11 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
         .iter()
         .any(|x| x.property == Property::RelativeNames && x.expected.contains("top-level"));
     check_duplicates(&manifest, &mut out);
-    let contained = check_containment(&manifest, ev, &mut out);
+    let extraction = crate::target::extract(&manifest, opts.target);
+    let mut blamed = check_member_types(&extraction, &mut out);
+    blamed.extend(check_containment(&manifest, ev, &mut out));
     if err.is_none() && !wrong_root {
-        check_fidelity(&manifest, ev.model_tree, &contained, &mut out);
+        check_fidelity(&expected, &extraction, &blamed, &mut out);
     }
     if opts.strict {
         check_sorted(&manifest, &mut out);
@@ -564,40 +592,94 @@ fn check_containment(
     blamed
 }
 
+/// `member-types`: the members the target's consumer refuses by type or by link target.
+/// Returns their paths, so `fidelity` does not repeat them.
+fn check_member_types(ex: &Extraction, out: &mut Vec<Violation>) -> BTreeSet<RawPath> {
+    let spec = ex.target.spec();
+    let mut blamed = BTreeSet::new();
+    let refused: Vec<_> = ex
+        .refusals
+        .iter()
+        .filter(|r| matches!(r.kind, RefusalKind::MemberType | RefusalKind::LinkTarget))
+        .collect();
+    for r in refused.iter().take(MAX_DETAILS) {
+        out.push(v(
+            Property::MemberTypes,
+            Some(r.name.clone()),
+            format!("only {} (what {} extracts)", spec.accepts, ex.target),
+            r.message.clone(),
+        ));
+    }
+    if refused.len() > MAX_DETAILS {
+        out.push(v(
+            Property::MemberTypes,
+            None,
+            format!("only {} (what {} extracts)", spec.accepts, ex.target),
+            format!("{} more refused members", refused.len() - MAX_DETAILS),
+        ));
+    }
+    blamed.extend(refused.iter().map(|r| r.name.clone()));
+    blamed
+}
+
+fn special(k: DiskKind) -> bool {
+    matches!(
+        k,
+        DiskKind::Fifo | DiskKind::CharDevice | DiskKind::BlockDevice
+    )
+}
+
 fn check_fidelity(
-    m: &Manifest,
-    tree: &DiskTree,
-    contained: &BTreeSet<RawPath>,
+    expected: &Expected,
+    ex: &Extraction,
+    blamed: &BTreeSet<RawPath>,
     out: &mut Vec<Violation>,
 ) {
-    let diff = tree.diff(m);
-    let special = |k: DiskKind| {
-        matches!(
-            k,
-            DiskKind::Fifo | DiskKind::CharDevice | DiskKind::BlockDevice
-        )
-    };
     let mut items = Vec::new();
-    for item in diff.items {
-        match &item {
-            DiffItem::Missing { path, kind } if special(*kind) => out.push(v(
+    for gap in crate::target::compare(expected, &ex.tree) {
+        if blamed.contains(gap.path()) {
+            continue;
+        }
+        match gap {
+            Gap::NotRefused {
+                path,
+                kind,
+                reason,
+                found,
+            } => {
+                let found = match found {
+                    None => "the packager succeeded and silently left it out".to_string(),
+                    Some(f) => format!("the packager succeeded and stored a {f}"),
+                };
+                let prop = if special(kind) {
+                    Property::SpecialFiles
+                } else {
+                    Property::Fidelity
+                };
+                out.push(v(
+                    prop,
+                    Some(path),
+                    format!("a loud failure: {reason}"),
+                    found,
+                ));
+            }
+            Gap::Diff(DiffItem::Missing { path, kind }) if special(kind) => out.push(v(
                 Property::SpecialFiles,
-                Some(path.clone()),
+                Some(path),
                 format!("the {kind:?} stored as its type, or a loud failure"),
                 "silently dropped",
             )),
-            DiffItem::Kind {
+            Gap::Diff(DiffItem::Kind {
                 path,
                 expected,
                 found,
-            } if special(*expected) => out.push(v(
+            }) if special(expected) => out.push(v(
                 Property::SpecialFiles,
-                Some(path.clone()),
+                Some(path),
                 format!("the {expected:?} stored as its type"),
-                format!("a {found} member (was it read?)"),
+                format!("a {found} (was it read?)"),
             )),
-            DiffItem::Extra { path, .. } if contained.contains(path) => {}
-            _ => items.push(item),
+            Gap::Diff(d) => items.push(d),
         }
     }
     if items.is_empty() {
@@ -607,7 +689,10 @@ fn check_fidelity(
     let mut x = v(
         Property::Fidelity,
         Some(path),
-        "the archive's entries to equal the model dir's (lstat walk)",
+        format!(
+            "what {}'s consumer extracts to equal the model dir (DESIGN §2 expected tree)",
+            expected.target
+        ),
         format!("{} difference(s)", items.len()),
     );
     x.details = capped(items.iter().map(ToString::to_string));
@@ -673,6 +758,23 @@ fn check_normalized(m: &Manifest, out: &mut Vec<Violation>) {
             Some(x.path.clone()),
             "uid and gid 0",
             format!("uid {} gid {}", x.uid, x.gid),
+        ));
+    }
+    // Readable by others (a server may run as a non-root user), nothing world-writable, no
+    // setuid or setgid: the 0644/0755 style.
+    if let Some(x) = m.members.iter().find(|x| {
+        let need = match x.kind {
+            MemberKind::File => 0o444,
+            MemberKind::Dir => 0o555,
+            _ => return false,
+        };
+        x.mode & need != need || x.mode & 0o6002 != 0
+    }) {
+        out.push(v(
+            Property::Normalized,
+            Some(x.path.clone()),
+            "modes readable by others, nothing world-writable, no setuid/setgid (0644/0755 style)",
+            format!("mode {:04o}", x.mode),
         ));
     }
     let mtimes: BTreeSet<i64> = m.members.iter().map(|x| x.mtime).collect();

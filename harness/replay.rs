@@ -11,6 +11,7 @@
 //! case = "case-17"
 //! seed = 42
 //! packager = "tar -czf {output} -C {model_dir} ."
+//! target = "sagemaker"
 //! properties = ["fidelity"]
 //! message = "[fidelity] `empty`: expected …; found …"
 //!
@@ -41,6 +42,9 @@ pub struct FailureInfo {
     pub seed: u64,
     /// The packager that failed.
     pub packager: String,
+    /// The deploy target it was judged for (absent in files from before targets existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// The broken property ids.
     pub properties: Vec<String>,
     /// The first violation, as text.
@@ -100,6 +104,7 @@ impl SavedFailure {
         case: &str,
         seed: u64,
         packager: &str,
+        target: crate::target::Target,
         violations: &[Violation],
         layout: &Layout,
     ) -> Self {
@@ -113,6 +118,7 @@ impl SavedFailure {
                 case: case.to_owned(),
                 seed,
                 packager: packager.to_owned(),
+                target: Some(target.id().to_owned()),
                 properties,
                 message: violations
                     .first()
@@ -195,7 +201,14 @@ mod tests {
             "x".repeat(150),
             Content::Text("a".into()),
         ));
-        let s = SavedFailure::new("case-3", 9, "tar -czf {output}", &[], &l);
+        let s = SavedFailure::new(
+            "case-3",
+            9,
+            "tar -czf {output}",
+            crate::target::Target::Posix,
+            &[],
+            &l,
+        );
         let (back, layout) = SavedFailure::from_toml(&s.to_toml()).unwrap();
         assert_eq!(back, s);
         assert_eq!(layout, l);

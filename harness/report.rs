@@ -120,7 +120,8 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
     let profile = if r.strict { "strict" } else { "default" };
     s.push_str(&format!("packtest run: {}\n", r.packager));
     s.push_str(&format!(
-        "seed {}, {} generated cases{}, {profile} profile\n",
+        "target {}, seed {}, {} generated cases{}, {profile} profile\n",
+        r.target,
         r.seed,
         r.cases,
         r.partition
@@ -149,7 +150,7 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
                 s.push_str("  which breaks:\n");
                 write_violations(&mut s, &sh.violations, "    ", o);
                 if let Some(p) = &sh.saved_to {
-                    s.push_str(&format!("  saved: {} (replay: packtest run --packager {} --scenarios {} --cases 0)\n", p.display(), crate::runner::shell_quote(&r.packager), p.parent().map(|d| d.display().to_string()).unwrap_or_default()));
+                    s.push_str(&format!("  saved: {} (replay: packtest run --packager {}{} --scenarios {} --cases 0)\n", p.display(), crate::runner::shell_quote(&r.packager), r.replay_flags(), p.parent().map(|d| d.display().to_string()).unwrap_or_default()));
                 }
             }
             if let Some(i) = c.index {
@@ -158,7 +159,7 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
                     crate::runner::shell_quote(&r.packager),
                     r.seed,
                     i + 1,
-                    if r.strict { " --strict" } else { "" }
+                    r.replay_flags()
                 ));
             }
         }
@@ -233,10 +234,11 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
                 }
                 if let Some(i) = c.index {
                     d.push_str(&format!(
-                        "replay: packtest run --packager {} --seed {} --cases {}\n",
+                        "replay: packtest run --packager {} --seed {} --cases {}{}\n",
                         crate::runner::shell_quote(&r.packager),
                         r.seed,
-                        i + 1
+                        i + 1,
+                        r.replay_flags()
                     ));
                 }
                 st.set_description(d);

@@ -35,6 +35,7 @@ use crate::archive::Manifest;
 use crate::contract::{self, ContractOptions, Evidence, Property, Violation};
 use crate::layout::{Content, Entry, Layout, Root, Sandbox, SandboxError};
 use crate::packager::{Exit, PackJob, Packager};
+use crate::target::Target;
 
 /// A user-defined property: a name and a check over the manifest and the sandbox.
 pub struct ExtraProperty {
@@ -90,6 +91,8 @@ pub struct RunConfig {
     pub jobs: usize,
     /// Check the strict profile too.
     pub strict: bool,
+    /// The deploy target whose consumer judges the archive (DESIGN §2).
+    pub target: Target,
     /// Per-run packager timeout.
     pub timeout: Duration,
     /// Shard of the generated cases.
@@ -111,6 +114,7 @@ impl Default for RunConfig {
             seed: 0,
             jobs: 0,
             strict: false,
+            target: Target::default(),
             timeout: Duration::from_secs(60),
             partition: None,
             shrink: true,
@@ -274,6 +278,8 @@ pub struct RunReport {
     pub partition: Option<Partition>,
     /// Strict profile on.
     pub strict: bool,
+    /// The deploy target.
+    pub target: Target,
     /// Every case, baseline first, then scenarios by id, then generated cases by index.
     pub results: Vec<CaseResult>,
     /// True when the baseline failed and the run stopped there.
@@ -312,6 +318,15 @@ impl RunReport {
         self.failures().next().is_none() && !self.interrupted
     }
 
+    /// The flags every replay command carries: ` --target T` and ` --strict` when on.
+    pub fn replay_flags(&self) -> String {
+        format!(
+            " --target {}{}",
+            self.target,
+            if self.strict { " --strict" } else { "" }
+        )
+    }
+
     /// The command that replays this run.
     pub fn replay_command(&self) -> String {
         let mut s = format!(
@@ -320,9 +335,7 @@ impl RunReport {
             self.seed,
             self.cases
         );
-        if self.strict {
-            s.push_str(" --strict");
-        }
+        s.push_str(&self.replay_flags());
         if let Some(p) = self.partition {
             s.push_str(&format!(" --partition {}/{}", p.k, p.n));
         }
@@ -454,7 +467,13 @@ fn trial(
         outcome: &outcome,
         second_run,
     };
-    let judgement = contract::check(&ev, ContractOptions { strict: cfg.strict });
+    let judgement = contract::check(
+        &ev,
+        ContractOptions {
+            strict: cfg.strict,
+            target: cfg.target,
+        },
+    );
     let mut violations = judgement.violations;
     if let Some(m) = &judgement.manifest {
         for p in extra {
@@ -706,6 +725,7 @@ fn save_failure(
         name,
         cfg.seed,
         &packager.name(),
+        cfg.target,
         &s.violations,
         &s.layout,
     )
@@ -745,6 +765,7 @@ pub fn run(
         cases: cfg.cases,
         partition: cfg.partition,
         strict: cfg.strict,
+        target: cfg.target,
         results: Vec::new(),
         stopped_at_baseline: false,
         interrupted: false,

@@ -215,9 +215,13 @@ fn broken_with_report(
     p: impl Packager,
     strict: bool,
 ) -> (std::collections::BTreeSet<String>, String) {
+    // The naive packager stores links and special files as they are: a POSIX packager, judged
+    // by GNU tar's extraction. (Under `sagemaker` every link it keeps is `member-types`; see
+    // `the_naive_packager_breaks_member_types_under_sagemaker`.)
     let mut h = Harness::new(p)
         .cases(200)
         .seed(SEED)
+        .target(packtest::target::Target::Posix)
         .no_shrink()
         .timeout(Duration::from_secs(3));
     if strict {
@@ -307,6 +311,48 @@ fn a_nondeterministic_packager_passes_the_default_profile_and_fails_strict() {
     assert!(broken.is_empty(), "{text}");
     let strict = broken_properties(Naive(Defect::Nondeterministic), true);
     assert!(strict.contains("normalized"), "got {strict:?}");
+}
+
+/// The deploy target decides: the naive packager keeps links, which GNU tar extracts and
+/// SageMaker hosting cannot, so it passes `posix` (above) and breaks `member-types` under the
+/// default target; a packager that copies internal links and refuses escaping ones passes.
+#[test]
+fn the_naive_packager_breaks_member_types_under_sagemaker_and_a_dereferencing_one_passes() {
+    let sagemaker = |p: Box<dyn Packager>, cases: u64| {
+        let outcome = Harness::new(p)
+            .cases(cases)
+            .seed(SEED)
+            .no_shrink()
+            .timeout(Duration::from_secs(20))
+            .run();
+        let report = outcome.result.expect("the run happens");
+        let text = packtest::report::text(&report, Default::default());
+        let broken: std::collections::BTreeSet<String> = report
+            .results
+            .iter()
+            .filter_map(|c| match &c.status {
+                CaseStatus::Failed { violations, .. } => Some(violations.clone()),
+                _ => None,
+            })
+            .flatten()
+            .map(|v| v.property.id().to_owned())
+            .collect();
+        (broken, text)
+    };
+    let (broken, text) = sagemaker(Box::new(Naive(Defect::None)), 200);
+    assert!(broken.contains("member-types"), "got {broken:?}\n{text}");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/wrappers/py-deref-safe.py");
+    let p = CommandPackager::parse(&format!(
+        "python3 {} {{model_dir}} {{output}}",
+        script.display()
+    ))
+    .unwrap();
+    let (broken, text) = sagemaker(Box::new(p), 40);
+    assert!(
+        broken.is_empty(),
+        "a dereferencing, refusing packager fails sagemaker: {broken:?}\n{text}"
+    );
 }
 
 /// A packager whose archive unpacks to far more than the sandbox holds (what following a

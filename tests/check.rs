@@ -70,7 +70,8 @@ fn check_archive(a: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Ass
 fn archive_of(layout: &Layout) -> (Sandbox, std::path::PathBuf) {
     let sb = Sandbox::materialize(layout).unwrap();
     let out = sb.root().join("out/model.tar.gz");
-    ReferencePackager::new()
+    // Stored as they are (links too), to look at what other packagers leave in an archive.
+    ReferencePackager::for_target(packtest::target::Target::Posix)
         .pack_dir(&sb.model_dir(), &out)
         .unwrap();
     (sb, out)

@@ -25,7 +25,7 @@ fn pack_then_inspect_lists_every_entry() {
     let m = model_dir(t.path());
     let out = t.path().join("model.tar.gz");
     packtest()
-        .args(["pack"])
+        .args(["pack", "--target", "posix"])
         .arg(&m)
         .arg("-o")
         .arg(&out)

@@ -381,8 +381,8 @@ pub struct NameProblem {
     pub reason: String,
 }
 
-/// Strips one leading `./` and trailing slashes; maps `./`, `.` and `` to `.`.
-pub(crate) fn normalize_name(name: &[u8]) -> RawPath {
+/// A member name as packtest compares it: strips one leading `./` and trailing slashes; maps `./`, `.` and `` to `.`.
+pub fn normalize_name(name: &[u8]) -> RawPath {
     let mut n = name;
     if let Some(rest) = n.strip_prefix(b"./") {
         n = rest;
@@ -480,6 +480,17 @@ impl Manifest {
 
     /// Reads as far as possible: the members read before any defect, and the defect.
     pub fn read_lenient(r: impl Read, limits: Limits) -> (Manifest, Option<ArchiveError>) {
+        Manifest::read_into(r, limits, None)
+    }
+
+    /// Like [`Manifest::read_lenient`], and also copies each regular member's data into the
+    /// file `sink` opens for its index (or nowhere, for `None`). The data is hashed as it is
+    /// copied, so the manifest's sha256 is that of the bytes written.
+    pub fn read_into(
+        r: impl Read,
+        limits: Limits,
+        sink: Option<&mut dyn FnMut(u64) -> io::Result<Option<File>>>,
+    ) -> (Manifest, Option<ArchiveError>) {
         let mut input = BufReader::with_capacity(256 * 1024, r);
         let mut manifest = Manifest {
             compression: Compression::None,
@@ -495,14 +506,14 @@ impl Manifest {
         if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
             manifest.compression = Compression::Gzip;
             let mut gz = gzip::GzipReader::new(input, limits.max_unpacked);
-            let err = read_members(&mut gz, limits, &mut manifest);
+            let err = read_members(&mut gz, limits, &mut manifest, sink);
             // Read the gzip layer to EOF: CRC, ISIZE and trailing garbage are only checked there.
             let err = err.or_else(|| drain(&mut gz).err());
             manifest.gzip_header = gz.header.clone();
             manifest.gzip_members = gz.members;
             (manifest, err)
         } else if looks_like_tar(head) {
-            let err = read_members(&mut input, limits, &mut manifest);
+            let err = read_members(&mut input, limits, &mut manifest, sink);
             (manifest, err)
         } else {
             (manifest, Some(ArchiveError::NotGzip { offset: 0 }))
@@ -668,8 +679,16 @@ fn looks_like_tar(head: &[u8]) -> bool {
     false
 }
 
-fn read_members(r: &mut dyn Read, limits: Limits, manifest: &mut Manifest) -> Option<ArchiveError> {
+fn read_members(
+    r: &mut dyn Read,
+    limits: Limits,
+    manifest: &mut Manifest,
+    sink: Option<&mut dyn FnMut(u64) -> io::Result<Option<File>>>,
+) -> Option<ArchiveError> {
     let mut parser = tar::TarParser::new(r, limits);
+    if let Some(s) = sink {
+        parser = parser.with_sink(s);
+    }
     loop {
         match parser.next_member() {
             Ok(Some(m)) => {

@@ -163,10 +163,17 @@ fn pax_u64(
     }
 }
 
+/// Where a regular member's data goes besides the hash: given the member's index, a file to
+/// copy it into, or `None` to only hash it (`unpack` uses this; `inspect` never extracts).
+pub(crate) type DataSink<'s> = &'s mut dyn FnMut(u64) -> io::Result<Option<std::fs::File>>;
+
 /// Streams members out of a tar byte stream.
 pub(crate) struct TarParser<'a> {
     r: &'a mut dyn Read,
     limits: Limits,
+    /// Members returned so far.
+    count: u64,
+    sink: Option<DataSink<'a>>,
     /// Uncompressed offset of the next block.
     pub offset: u64,
     global: BTreeMap<String, Vec<u8>>,
@@ -180,10 +187,18 @@ impl<'a> TarParser<'a> {
             r,
             limits,
             offset: 0,
+            count: 0,
+            sink: None,
             global: BTreeMap::new(),
             done: false,
             buf: vec![0u8; 128 * 1024],
         }
+    }
+
+    /// Also copies each regular member's data to the file `sink` opens for it.
+    pub(crate) fn with_sink(mut self, sink: DataSink<'a>) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     fn truncated(&self, path: Option<&[u8]>) -> ArchiveError {
@@ -213,6 +228,10 @@ impl<'a> TarParser<'a> {
         path: &[u8],
     ) -> Result<Option<[u8; 32]>, ArchiveError> {
         let mut h = hash.then(Sha256::new);
+        let mut out = match (&mut self.sink, hash) {
+            (Some(open), true) => open(self.count).map_err(ArchiveError::Io)?,
+            _ => None,
+        };
         let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
         let mut left = padded;
         while left > 0 {
@@ -230,6 +249,10 @@ impl<'a> TarParser<'a> {
                 let consumed = padded - left;
                 let real = size.saturating_sub(consumed).min(n as u64) as usize;
                 h.update(&self.buf[..real]);
+                if let Some(f) = out.as_mut() {
+                    use std::io::Write;
+                    f.write_all(&self.buf[..real]).map_err(ArchiveError::Io)?;
+                }
             }
             left -= n as u64;
             self.offset += n as u64;
@@ -442,6 +465,7 @@ impl<'a> TarParser<'a> {
             }
             let hash = kind == MemberKind::File;
             let sha256 = self.data(size, hash, &name)?;
+            self.count += 1;
             let path = super::normalize_name(&name);
             return Ok(Some(Member {
                 path,

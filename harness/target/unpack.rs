@@ -1,0 +1,361 @@
+//! `packtest unpack`: extract an archive exactly as a target's consumer would, into a new or
+//! empty directory, never writing outside it.
+//!
+//! It is the executable form of [`super::extract`]. The archive is read twice: the first pass
+//! builds the manifest (every CRC, checksum and the end marker verified) and runs the
+//! consumer's model on it; a consumer that refuses the archive (SageMaker and KServe fail the
+//! whole deploy on one refused member) gets nothing written. The second pass streams each
+//! file's bytes straight to its final place. Nothing is written through a link: directories
+//! and files are created first at paths the model has already resolved (no link exists yet,
+//! files are opened with `O_CREAT | O_EXCL | O_NOFOLLOW`), symlinks come last, then modes.
+//! GNU tar skips the members it refuses and extracts the rest; so does `--target posix`.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::archive::{open_archive, ArchiveError, Limits, Manifest, MemberKind};
+use crate::layout::RawPath;
+
+use super::{extract, Refusal, Target, VEntry};
+
+/// Why `unpack` did not produce the consumer's tree.
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    /// The input is not an archive, or cannot be opened (exit 2).
+    #[error("cannot read `{}`: {source}", path.display())]
+    BadArchive {
+        /// The archive path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: ArchiveError,
+    },
+    /// The archive is damaged; every consumer fails on it (exit 1).
+    #[error("`{}` is damaged ({source}); {target}'s consumer would fail to extract it", path.display())]
+    Damaged {
+        /// The archive path.
+        path: PathBuf,
+        /// The target.
+        target: Target,
+        /// The defect.
+        #[source]
+        source: ArchiveError,
+    },
+    /// The consumer refuses the archive as a whole (exit 1); nothing was written.
+    #[error("{target}'s consumer refuses this archive ({} member(s)); first: `{}`: {}; nothing was written", refusals.len(), refusals[0].name, refusals[0].message)]
+    Refused {
+        /// The target.
+        target: Target,
+        /// Every refused member (at least one).
+        refusals: Vec<Refusal>,
+    },
+    /// The destination is not a new or empty directory (exit 2).
+    #[error("the destination `{}` {reason}; give a new or empty directory", path.display())]
+    Destination {
+        /// The destination.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Writing the tree failed (exit 1); what was written stays in the destination.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Write {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl UnpackError {
+    /// True when the error is the caller's input (exit 2), not the consumer's refusal.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            UnpackError::BadArchive { .. } | UnpackError::Destination { .. }
+        )
+    }
+}
+
+/// What `unpack` wrote.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct UnpackReport {
+    /// The target.
+    pub target: Target,
+    /// Regular files written.
+    pub files: u64,
+    /// Directories created.
+    pub dirs: u64,
+    /// Symlinks created.
+    pub symlinks: u64,
+    /// FIFOs and devices created.
+    pub specials: u64,
+    /// Members the consumer skipped (GNU tar's per-member errors; empty on success).
+    pub refusals: Vec<Refusal>,
+}
+
+/// Checks the destination without creating it: a new path in an existing dir, or an empty,
+/// writable directory (never a symlink).
+fn check_dest(dest: &Path) -> Result<bool, UnpackError> {
+    let bad = |reason: String| UnpackError::Destination {
+        path: dest.to_owned(),
+        reason,
+    };
+    match fs::symlink_metadata(dest) {
+        Ok(m) if m.file_type().is_symlink() => Err(bad(
+            "is a symlink; packtest never extracts through one".into(),
+        )),
+        Ok(m) if !m.is_dir() => Err(bad("exists and is not a directory".into())),
+        Ok(_) => {
+            let mut it = fs::read_dir(dest).map_err(|e| bad(format!("cannot be listed ({e})")))?;
+            if it.next().is_some() {
+                return Err(bad("is not empty".into()));
+            }
+            probe(dest).map_err(|e| bad(format!("is not writable ({e})")))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = match dest.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !parent.is_dir() {
+                return Err(bad(format!(
+                    "cannot be created: `{}` is not a directory",
+                    parent.display()
+                )));
+            }
+            probe(parent).map_err(|e| bad(format!("cannot be created ({e})")))?;
+            Ok(false)
+        }
+        Err(e) => Err(bad(format!("cannot be examined ({e})"))),
+    }
+}
+
+/// Can a file be created in `dir`? (Creates one and removes it at once.)
+fn probe(dir: &Path) -> io::Result<()> {
+    let p = dir.join(format!(".packtest-unpack-probe-{}", std::process::id()));
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&p)?;
+    fs::remove_file(&p)
+}
+
+fn under(dest: &Path, p: &RawPath) -> PathBuf {
+    dest.join(p.as_path())
+}
+
+fn mknod(path: &Path, kind: MemberKind, mode: u32) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let perm = (mode & 0o7777) as libc::mode_t;
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    let rc = unsafe {
+        match kind {
+            MemberKind::Fifo => libc::mkfifo(c.as_ptr(), perm),
+            MemberKind::CharDevice => libc::mknod(c.as_ptr(), libc::S_IFCHR | perm, 0),
+            _ => libc::mknod(c.as_ptr(), libc::S_IFBLK | perm, 0),
+        }
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Extracts `archive` into `dest` as `target`'s consumer would.
+pub fn unpack(
+    archive: &Path,
+    dest: &Path,
+    target: Target,
+    limits: Limits,
+) -> Result<UnpackReport, UnpackError> {
+    let open = |p: &Path| {
+        open_archive(p).map_err(|e| UnpackError::BadArchive {
+            path: p.to_owned(),
+            source: ArchiveError::Io(e),
+        })
+    };
+    let exists = check_dest(dest)?;
+    let f = open(archive)?;
+    if !f.metadata().map(|m| m.is_file()).unwrap_or(false) {
+        return Err(UnpackError::BadArchive {
+            path: archive.to_owned(),
+            source: ArchiveError::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file (unpack reads the archive twice)",
+            )),
+        });
+    }
+    let manifest = match Manifest::read(f, limits) {
+        Ok(m) => m,
+        Err(e @ ArchiveError::NotGzip { offset: 0 }) | Err(e @ ArchiveError::Io(_)) => {
+            return Err(UnpackError::BadArchive {
+                path: archive.to_owned(),
+                source: e,
+            })
+        }
+        Err(e) => {
+            return Err(UnpackError::Damaged {
+                path: archive.to_owned(),
+                target,
+                source: e,
+            })
+        }
+    };
+    let ex = extract(&manifest, target);
+    if ex.fatal() {
+        return Err(UnpackError::Refused {
+            target,
+            refusals: ex.refusals,
+        });
+    }
+    if !exists {
+        fs::create_dir(dest).map_err(|e| UnpackError::Destination {
+            path: dest.to_owned(),
+            reason: format!("cannot be created ({e})"),
+        })?;
+    }
+    let write = |action: &'static str, path: &Path| {
+        let path = path.to_owned();
+        move |source: io::Error| UnpackError::Write {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut report = UnpackReport {
+        target,
+        refusals: ex.refusals.clone(),
+        ..UnpackReport::default()
+    };
+    // Directories first, parents before children (byte order puts `a` before `a/b`).
+    for (p, e) in &ex.tree.entries {
+        if let VEntry::Dir { .. } = e {
+            let at = under(dest, p);
+            fs::create_dir(&at).map_err(write("create the directory", &at))?;
+            fs::set_permissions(&at, fs::Permissions::from_mode(0o700))
+                .map_err(write("set the mode of", &at))?;
+            report.dirs += 1;
+        }
+    }
+    // Files by the member that supplies their bytes (a hard link copies another's).
+    let mut by_member: BTreeMap<u64, Vec<&RawPath>> = BTreeMap::new();
+    for (p, e) in &ex.tree.entries {
+        if let VEntry::File { member, .. } = e {
+            by_member.entry(*member as u64).or_default().push(p);
+        }
+    }
+    let mut first_err: Option<UnpackError> = None;
+    {
+        let mut sink = |index: u64| -> io::Result<Option<fs::File>> {
+            let Some(paths) = by_member.get(&index) else {
+                return Ok(None);
+            };
+            let at = under(dest, paths[0]);
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .mode(0o600)
+                .open(&at)
+                .map(Some)
+                .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", at.display())))
+        };
+        let f = open(archive)?;
+        let (second, err) = Manifest::read_into(f, limits, Some(&mut sink));
+        if let Some(e) = err {
+            first_err = Some(UnpackError::Damaged {
+                path: archive.to_owned(),
+                target,
+                source: e,
+            });
+        } else if second.members.len() != manifest.members.len()
+            || second
+                .members
+                .iter()
+                .zip(&manifest.members)
+                .any(|(a, b)| a.sha256 != b.sha256 || a.path != b.path)
+        {
+            first_err = Some(UnpackError::Write {
+                action: "read again",
+                path: archive.to_owned(),
+                source: io::Error::other("the archive changed between the two reads"),
+            });
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    for paths in by_member.values() {
+        let src = under(dest, paths[0]);
+        for p in &paths[1..] {
+            let at = under(dest, p);
+            let mut from = fs::File::open(&src).map_err(write("open", &src))?;
+            let mut to = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .mode(0o600)
+                .open(&at)
+                .map_err(write("create", &at))?;
+            io::copy(&mut from, &mut to).map_err(write("write", &at))?;
+        }
+        report.files += paths.len() as u64;
+    }
+    // Files with no data member (a type the reader does not hash): empty files.
+    for (p, e) in &ex.tree.entries {
+        match e {
+            VEntry::File { mode, .. } => {
+                let at = under(dest, p);
+                if fs::symlink_metadata(&at).is_err() {
+                    OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .custom_flags(libc::O_NOFOLLOW)
+                        .open(&at)
+                        .map_err(write("create", &at))?;
+                    report.files += 1;
+                }
+                fs::set_permissions(&at, fs::Permissions::from_mode(*mode & 0o7777))
+                    .map_err(write("set the mode of", &at))?;
+            }
+            VEntry::Special { kind, mode, .. } => {
+                let at = under(dest, p);
+                mknod(&at, *kind, *mode).map_err(write("create the special file", &at))?;
+                report.specials += 1;
+            }
+            _ => {}
+        }
+    }
+    for (p, e) in &ex.tree.entries {
+        if let VEntry::Symlink { target } = e {
+            let at = under(dest, p);
+            std::os::unix::fs::symlink(target.as_path(), &at)
+                .map_err(write("create the symlink", &at))?;
+            report.symlinks += 1;
+        }
+    }
+    // Directory modes last, deepest first, so a read-only dir does not block its children.
+    for (p, e) in ex.tree.entries.iter().rev() {
+        if let VEntry::Dir { mode, .. } = e {
+            let at = under(dest, p);
+            fs::set_permissions(&at, fs::Permissions::from_mode(*mode & 0o7777))
+                .map_err(write("set the mode of", &at))?;
+        }
+    }
+    Ok(report)
+}
