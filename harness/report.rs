@@ -221,7 +221,12 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
                 } else {
                     NonSuccessKind::Failure
                 });
-                let props: Vec<&str> = violations.iter().map(|v| v.property.id()).collect();
+                let mut props: Vec<&str> = Vec::new();
+                for id in violations.iter().map(|v| v.property.id()) {
+                    if !props.contains(&id) {
+                        props.push(id);
+                    }
+                }
                 st.set_message(format!("broken: {}", props.join(", ")));
                 st.set_type(props.first().copied().unwrap_or("failure").to_owned());
                 let mut d = String::new();

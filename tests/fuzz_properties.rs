@@ -97,7 +97,7 @@ fn reference_seeds() -> &'static [Vec<u8>] {
                 continue;
             };
             let out = sb.root().join("out/model.tar.gz");
-            if ReferencePackager::new()
+            if ReferencePackager::for_target(packtest::target::Target::Posix)
                 .pack_dir(&sb.model_dir(), &out)
                 .is_ok()
             {

@@ -79,7 +79,7 @@ fn packed() -> (tempfile::TempDir, Sandbox, std::path::PathBuf) {
     let sb = Sandbox::materialize(&layout()).unwrap();
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("model.tar.gz");
-    ReferencePackager::new()
+    ReferencePackager::for_target(packtest::target::Target::Posix)
         .pack_dir(&sb.model_dir(), &out)
         .unwrap();
     (t, sb, out)

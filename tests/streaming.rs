@@ -38,7 +38,7 @@ fn a_256_mib_file_is_materialized_packed_and_read_in_bounded_memory() {
         SIZE
     );
     let out = sb.root().join("out/model.tar.gz");
-    ReferencePackager::new()
+    ReferencePackager::for_target(packtest::target::Target::Posix)
         .pack_dir(&sb.model_dir(), &out)
         .unwrap();
     let m = Manifest::read_path(&out, Limits::default()).unwrap();

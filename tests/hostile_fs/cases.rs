@@ -7,6 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use packtest::layout::{Content, Entry, Layout, Root, Sandbox};
+use packtest::target::Target;
 
 use crate::support::{chmod, mknod};
 
@@ -36,6 +37,9 @@ pub struct Case {
     pub previous: bool,
     /// What the case put at the output path (not ours: it must survive untouched).
     pub output_kind_before: Option<&'static str>,
+    /// What the packager must do for target `sagemaker`, when it differs from `expect` (which
+    /// is for `posix`): links that escape, dangle or loop and special files are refused.
+    pub sagemaker: Option<Expect>,
 }
 
 fn c(name: &'static str, about: &'static str, layout: fn() -> Layout, expect: Expect) -> Case {
@@ -50,6 +54,7 @@ fn c(name: &'static str, about: &'static str, layout: fn() -> Layout, expect: Ex
         as_nobody: false,
         previous: false,
         output_kind_before: None,
+        sagemaker: None,
     }
 }
 
@@ -77,6 +82,18 @@ impl Case {
     fn occupied_by(mut self, kind: &'static str) -> Self {
         self.output_kind_before = Some(kind);
         self
+    }
+    /// Under `sagemaker` the packager must refuse, naming `names`.
+    fn refused_by_sagemaker(mut self, names: &'static str) -> Self {
+        self.sagemaker = Some(fails(1, names));
+        self
+    }
+    /// What the packager must do for `target`.
+    pub fn expect_for(&self, target: Target) -> Expect {
+        match target {
+            Target::Sagemaker => self.sagemaker.unwrap_or(self.expect),
+            _ => self.expect,
+        }
     }
 }
 
@@ -158,29 +175,41 @@ pub fn cases() -> Vec<Case> {
     vec![
         // ---- special files (F-FIFO, F-SOCKET, F-DEVICE): stored as their type, never opened ----
         c("fifo", "F-FIFO: a FIFO with no writer (opening it would block forever)",
-            || with(Entry::fifo(Root::Model, "pipe")), PACKED),
+            || with(Entry::fifo(Root::Model, "pipe")), PACKED).refused_by_sagemaker("opt/ml/model/pipe"),
         c("socket", "F-SOCKET: a socket node (left out; DESIGN allows it)",
             || with(Entry::socket(Root::Model, "agent.sock")), PACKED),
         c("char-device", "F-DEVICE: a character device 1,5 (/dev/zero) in the model dir",
             base, PACKED)
-            .extra(|sb| mknod(&sb.model_dir().join("zero"), libc::S_IFCHR | 0o666, 1, 5)),
+            .extra(|sb| mknod(&sb.model_dir().join("zero"), libc::S_IFCHR | 0o666, 1, 5))
+            .refused_by_sagemaker("opt/ml/model/zero"),
         c("block-device", "F-DEVICE: a block device 7,0 (a loop device) in the model dir",
             base, PACKED)
-            .extra(|sb| mknod(&sb.model_dir().join("loop0"), libc::S_IFBLK | 0o660, 7, 0)),
+            .extra(|sb| mknod(&sb.model_dir().join("loop0"), libc::S_IFBLK | 0o660, 7, 0))
+            .refused_by_sagemaker("opt/ml/model/loop0"),
         // ---- links (F-LINK-*): stored as links, never followed ----
         c("symlink-to-dev-zero", "a symlink to /dev/zero (following it reads forever)",
-            || with(Entry::symlink(Root::Model, "zeros.bin", "/dev/zero")), PACKED),
+            || with(Entry::symlink(Root::Model, "zeros.bin", "/dev/zero")), PACKED)
+            .refused_by_sagemaker("opt/ml/model/zeros.bin"),
         c("symlink-escape-absolute", "F-LINK-ESCAPE: `passwd -> /etc/passwd`",
-            || with(Entry::symlink(Root::Model, "passwd", "/etc/passwd")), PACKED),
+            || with(Entry::symlink(Root::Model, "passwd", "/etc/passwd")), PACKED)
+            .refused_by_sagemaker("opt/ml/model/passwd"),
         c("symlink-escape-relative", "F-LINK-ESCAPE: `secret -> ../../../outside/secret.txt`",
-            || with(Entry::symlink(Root::Model, "secret", "../../../outside/secret.txt")), PACKED),
+            || with(Entry::symlink(Root::Model, "secret", "../../../outside/secret.txt")), PACKED)
+            .refused_by_sagemaker("opt/ml/model/secret"),
         c("symlink-loop", "F-LINK-LOOP: `a -> b`, `b -> a`",
             || base().with(Entry::symlink(Root::Model, "a", "b")).with(Entry::symlink(Root::Model, "b", "a")),
-            PACKED),
+            PACKED).refused_by_sagemaker("opt/ml/model/a"),
         c("dir-symlink-loop", "F-LINK-LOOP: `sub/up -> ..` (GNU tar -h segfaulted on this)",
-            || with(Entry::symlink(Root::Model, "code/up", "..")), PACKED),
+            || with(Entry::symlink(Root::Model, "code/up", "..")), PACKED)
+            .refused_by_sagemaker("opt/ml/model/code/up"),
         c("dangling-symlink", "F-LINK-DANGLING: `best.pt -> checkpoints/best.pt`, which does not exist",
-            || with(Entry::symlink(Root::Model, "best.pt", "checkpoints/best.pt")), PACKED),
+            || with(Entry::symlink(Root::Model, "best.pt", "checkpoints/best.pt")), PACKED)
+            .refused_by_sagemaker("opt/ml/model/best.pt"),
+        c("symlinks-inside", "internal links to a file and to a dir (the HF cache, `latest -> checkpoint-500`): copied for sagemaker, stored for posix",
+            || with(Entry::file(Root::Model, "ckpt/w.bin", Content::random(9, 300)))
+                .with(Entry::symlink(Root::Model, "latest", "ckpt"))
+                .with(Entry::symlink(Root::Model, "w.bin", "ckpt/w.bin")),
+            PACKED),
         c("hardlinks-inside", "F-HARDLINK: two names for one file",
             || with(Entry::hardlink(Root::Model, "model-copy.safetensors", "model.safetensors")), PACKED),
         c("hardlink-from-outside", "F-HARDLINK: a file hard-linked from outside the model dir (stored as a full file)",

@@ -20,6 +20,7 @@ mod support;
 
 use std::time::Duration;
 
+use packtest::target::Target;
 use packtest::ReferencePackager;
 
 use cases::{cases, Expect};
@@ -33,11 +34,20 @@ fn the_table_has_at_least_22_uniquely_named_cases() {
     assert!(all.len() >= 22, "only {} cases", all.len());
 }
 
+/// Every case under `posix` (links and special files stored as they are) and under the default
+/// `sagemaker` (links copied or refused, special files refused).
+fn both_targets() -> Vec<(cases::Case, Target)> {
+    [Target::Posix, Target::Sagemaker]
+        .into_iter()
+        .flat_map(|t| cases().into_iter().map(move |c| (c, t)))
+        .collect()
+}
+
 #[test]
 fn every_case_keeps_the_invariants_through_the_library() {
     let only = std::env::var("HOSTILE_FS_CASE").ok();
     let mut failures = Vec::new();
-    for c in cases() {
+    for (c, target) in both_targets() {
         if only.as_deref().is_some_and(|o| o != c.name) {
             continue;
         }
@@ -47,7 +57,7 @@ fn every_case_keeps_the_invariants_through_the_library() {
         }
         let Some(fx) = prepare(&c) else { continue };
         let before = fx.state();
-        let r = ReferencePackager::new().pack_dir(&fx.model, &fx.output);
+        let r = ReferencePackager::for_target(target).pack_dir(&fx.model, &fx.output);
         let outcome = match r {
             Ok(_) => Outcome::Packed,
             Err(e) => Outcome::Failed {
@@ -55,8 +65,8 @@ fn every_case_keeps_the_invariants_through_the_library() {
                 message: e.to_string(),
             },
         };
-        if let Err(e) = fx.judge(&c, &outcome, &before) {
-            failures.push(format!("{} ({}): {e}", c.name, c.about));
+        if let Err(e) = fx.judge(&c, target, &outcome, &before) {
+            failures.push(format!("{} [{target}] ({}): {e}", c.name, c.about));
         }
     }
     assert!(
@@ -72,7 +82,7 @@ fn every_case_keeps_the_invariants_through_packtest_pack() {
     let only = std::env::var("HOSTILE_FS_CASE").ok();
     let mut failures = Vec::new();
     let mut ran = 0;
-    for c in cases() {
+    for (c, target) in both_targets() {
         if only.as_deref().is_some_and(|o| o != c.name) {
             continue;
         }
@@ -91,6 +101,7 @@ fn every_case_keeps_the_invariants_through_packtest_pack() {
             &RunOpts {
                 as_nobody: c.as_nobody,
                 timeout: Duration::from_secs(60),
+                target: Some(target.id()),
                 ..RunOpts::default()
             },
         );
@@ -106,8 +117,8 @@ fn every_case_keeps_the_invariants_through_packtest_pack() {
             }
         };
         ran += 1;
-        if let Err(e) = fx.judge(&c, &outcome, &before) {
-            failures.push(format!("{} ({}): {e}", c.name, c.about));
+        if let Err(e) = fx.judge(&c, target, &outcome, &before) {
+            failures.push(format!("{} [{target}] ({}): {e}", c.name, c.about));
         }
     }
     assert!(ran > 0 || only.is_some(), "no case ran");
@@ -128,11 +139,17 @@ enum Outcome {
 
 impl Fixture {
     /// Checks the invariants for `c` after `outcome`.
-    fn judge(&self, c: &cases::Case, outcome: &Outcome, before: &TreeState) -> Result<(), String> {
+    fn judge(
+        &self,
+        c: &cases::Case,
+        target: Target,
+        outcome: &Outcome,
+        before: &TreeState,
+    ) -> Result<(), String> {
         let mut bad = Vec::new();
-        match (&c.expect, outcome) {
+        match (&c.expect_for(target), outcome) {
             (Expect::Packed, Outcome::Packed) => {
-                if let Err(e) = archive_matches_model(&self.output, &self.model) {
+                if let Err(e) = archive_matches_model_for(&self.output, &self.model, target) {
                     bad.push(e);
                 }
                 let strays = partials(&self.out_dir());

@@ -141,6 +141,17 @@ pub fn partials(dir: &Path) -> Vec<String> {
 /// The archive reads cleanly (gzip, tar, no unsafe names other than escaping links) and its
 /// entries equal the model dir's.
 pub fn archive_matches_model(output: &Path, model: &Path) -> Result<(), String> {
+    archive_matches_model_for(output, model, packtest::target::Target::Posix)
+}
+
+/// What `target`'s consumer extracts from the archive equals the tree it must get from the
+/// model dir, and it refuses no member (DESIGN §2).
+pub fn archive_matches_model_for(
+    output: &Path,
+    model: &Path,
+    target: packtest::target::Target,
+) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
     let meta = std::fs::symlink_metadata(output).map_err(|e| format!("no archive: {e}"))?;
     if !meta.is_file() {
         return Err(format!("the output is not a regular file: {meta:?}"));
@@ -148,12 +159,28 @@ pub fn archive_matches_model(output: &Path, model: &Path) -> Result<(), String> 
     let m = Manifest::read_path(output, Limits::default())
         .map_err(|e| format!("the archive does not read: {e}"))?;
     let tree = DiskTree::scan(model).map_err(|e| format!("cannot scan the model dir: {e}"))?;
-    let diff = tree.diff(&m);
-    if !diff.is_empty() {
+    if target == packtest::target::Target::Posix {
+        let diff = tree.diff(&m);
+        if !diff.is_empty() {
+            return Err(format!(
+                "archive differs from the model dir: {:?}",
+                diff.items
+            ));
+        }
+    }
+    let abs = std::fs::canonicalize(model).map_err(|e| e.to_string())?;
+    let world = packtest::target::World::model_only(&tree, Some(abs.as_os_str().as_bytes()));
+    let want = packtest::target::expected(&world, target);
+    let got = packtest::target::extract(&m, target);
+    if !got.refusals.is_empty() {
         return Err(format!(
-            "archive differs from the model dir: {:?}",
-            diff.items
+            "{target}'s consumer refuses members: {:?}",
+            got.refusals
         ));
+    }
+    let gaps = packtest::target::compare(&want, &got.tree);
+    if !gaps.is_empty() {
+        return Err(format!("{target}'s consumer gets another tree: {gaps:?}"));
     }
     Ok(())
 }
@@ -226,6 +253,8 @@ pub struct RunOpts {
     /// RLIMIT_FSIZE in bytes.
     pub fsize_limit: Option<u64>,
     pub level: Option<u32>,
+    /// `--target`, when not the default.
+    pub target: Option<&'static str>,
 }
 
 impl Default for RunOpts {
@@ -235,6 +264,7 @@ impl Default for RunOpts {
             timeout: Duration::from_secs(60),
             fsize_limit: None,
             level: None,
+            target: None,
         }
     }
 }
@@ -279,6 +309,9 @@ pub fn pack_command(model: &Path, output: &Path, cwd: &Path, o: &RunOpts) -> Com
     cmd.arg("pack").arg(model).arg("-o").arg(output);
     if let Some(l) = o.level {
         cmd.args(["--level", &l.to_string()]);
+    }
+    if let Some(t) = o.target {
+        cmd.args(["--target", t]);
     }
     cmd.current_dir(cwd)
         .stdin(Stdio::null())
