@@ -17,6 +17,7 @@ pub mod runner;
 pub mod scenario;
 pub mod sim;
 pub mod strategy;
+pub mod target;
 
 pub use packager::{CommandPackager, Packager, ReferencePackager};
 
