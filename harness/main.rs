@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use packtest::archive::{ArchiveError, Limits, Manifest};
 use packtest::packager::{PackOptions, ReferencePackager};
+use packtest::target::Target;
 
 /// The documented exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,9 +204,17 @@ struct CheckArgs {
     /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
     #[arg(long)]
     framework: Option<String>,
+    /// The deploy target whose consumer unpacks the archive: sagemaker, posix, kserve.
+    #[arg(long, default_value_t = Target::default(), value_parser = parse_target)]
+    target: Target,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// `--target`: one of [`Target::ALL`]; the error lists them (clap exits 2 on it).
+fn parse_target(s: &str) -> Result<Target, String> {
+    s.parse::<Target>().map_err(|e| e.to_string())
 }
 
 #[derive(clap::Args, Debug)]
@@ -354,7 +363,10 @@ fn framework(f: &Option<String>) -> Result<packtest::detect::DetectOptions, Exit
         .map(str::parse::<packtest::detect::Framework>)
         .transpose()
         .map_err(|e| fail(Code::Usage, anyhow::anyhow!(e)))?;
-    Ok(packtest::detect::DetectOptions { framework })
+    Ok(packtest::detect::DetectOptions {
+        framework,
+        ..Default::default()
+    })
 }
 
 /// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
@@ -492,7 +504,10 @@ fn cmd_materialize(file: &Path, dir: &Path) -> Result<Code, Exit> {
 
 fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
     use packtest::detect::{self, JobDirs};
-    let opts = framework(&a.framework)?;
+    let opts = detect::DetectOptions {
+        target: a.target,
+        ..framework(&a.framework)?
+    };
     let dirs = match (&a.sandbox, &a.model_dir) {
         (Some(root), _) => {
             if !root.is_dir() {
@@ -538,11 +553,12 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
                     detect::check_archive_against(d, &m).map_err(|e| fail(Code::Usage, e))?,
                 );
                 // Archive-only rules that the dir scan cannot see (names as stored).
-                findings.extend(
-                    detect::detect_archive(&m, &opts)
-                        .into_iter()
-                        .filter(|f| f.code == "unsafe-member-name"),
-                );
+                findings.extend(detect::detect_archive(&m, &opts).into_iter().filter(|f| {
+                    matches!(
+                        f.code,
+                        "unsafe-member-name" | "link-in-archive" | "unreadable-by-server"
+                    )
+                }));
             }
             None => findings.extend(detect::detect_archive(&m, &opts)),
         }
@@ -555,7 +571,11 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
             ),
         ));
     }
-    print_findings(&findings, a.json, serde_json::json!({}));
+    print_findings(
+        &findings,
+        a.json,
+        serde_json::json!({ "target": opts.target }),
+    );
     Ok(if detect::has_error(&findings) {
         Code::Failed
     } else {

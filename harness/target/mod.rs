@@ -20,7 +20,6 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-
 /// A deploy target: the consumer that will unpack the archive.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -144,7 +143,8 @@ static POSIX: TargetSpec = TargetSpec {
     symlink_expect: SymlinkExpect::Link,
     special_expect_stored: true,
     needs_world_readable: false,
-    source: "GNU tar 1.34 and bsdtar (libarchive) extraction, checked in the consumer conformance suite",
+    source:
+        "GNU tar 1.34 and bsdtar (libarchive) extraction, checked in the consumer conformance suite",
 };
 
 static KSERVE: TargetSpec = TargetSpec {
