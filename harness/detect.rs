@@ -19,18 +19,42 @@
 //! `xgboost-misnamed` (warning), `keras-file-only` (warning), `junk-files` (info),
 //! `output-data-in-model-dir` (info), `archive-damaged` and `unsafe-member-name` (errors, for
 //! archives). `inference-code-misplaced` onward are additions to DESIGN §3's starting set, each for a documented pitfall
-//! (sagemaker-pitfalls.md).
+//! (sagemaker-pitfalls.md). `junk-files` also covers macOS residue: AppleDouble `._*`
+//! sidecars and `__MACOSX/` (P26).
+//!
+//! `no-model-file` (warning, every target): the tree holds regular files but none that a
+//! serving framework loads: no sniffed model format and no model file name (`xgboost-model`,
+//! `saved_model.pb`, `*.pt`, `*.bin`, `*.safetensors`, `*.onnx`, `*.h5`, `*.joblib`, `*.pkl`,
+//! `*.params`, …; a symlink with such a name counts; macOS residue never does). It never fires
+//! with `empty-model-dir`. In an archive, content is not read, so only names count.
+//!
+//! Codes that depend on the deploy target ([`DetectOptions::target`], `check --target`,
+//! DESIGN §2 and §3), read from the target's [`crate::target::TargetSpec`]:
+//! - `link-in-archive` (error, archives): `sagemaker` refuses every symlink and hard-link
+//!   member (P23). `kserve` refuses a link whose target is absolute or leaves the archive root
+//!   (Python's `data` filter); that case reuses this code with a KServe message. `posix`
+//!   takes every link. An escaping symlink member also keeps its `symlink-escape`.
+//! - `symlink-in-model-dir` (warning, `sagemaker`, model dirs): a symlink whose target
+//!   resolves inside the model dir and exists (the Hugging Face cache's
+//!   `snapshots/<rev>/x -> ../../blobs/<sha>`, `latest -> checkpoint-500`, `sub/up -> ..`).
+//!   Escaping and dangling links keep their error codes and are not also this warning. A link
+//!   loop (`a -> b`, `b -> a`) never resolves, so it is `dangling-symlink`.
+//! - `unreadable-by-server` (warning, targets whose spec says `needs_world_readable`): a file
+//!   without the others-read bit (0600), or a directory without others-read-and-enter (0700),
+//!   in the model dir or as an archive member. The model dir itself and the archive's root
+//!   entry are not judged. A node this user cannot read is `unreadable-file` instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::archive::{DiskTree, Manifest, MemberKind};
 use crate::layout::{RawPath, Root, Sandbox};
+use crate::target::{LinkRule, Target};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -109,6 +133,10 @@ impl std::str::FromStr for Framework {
 pub struct DetectOptions {
     /// Force framework-specific rules on (they are also on when the content shows the framework).
     pub framework: Option<Framework>,
+    /// The deploy target whose consumer unpacks the archive (DESIGN §2); it decides the
+    /// target-dependent codes (`link-in-archive`, `symlink-in-model-dir`,
+    /// `unreadable-by-server`). Default: SageMaker.
+    pub target: Target,
 }
 
 /// The directories of a finished job. Only `model_dir` is required.
@@ -273,6 +301,9 @@ pub struct TreeNode {
     pub target: Option<RawPath>,
     /// False when the current user cannot read it.
     pub readable: bool,
+    /// Permission bits (0o7777) when known: from lstat on disk, from the member header in an
+    /// archive; `None` for a directory that is only implied by member names.
+    pub mode: Option<u32>,
 }
 
 /// A model dir or an archive, as the name-and-type rules see it.
@@ -337,6 +368,7 @@ impl Tree {
                                     sniffed: None,
                                     target: None,
                                     readable: false,
+                                    mode: None,
                                 })
                                 .readable = false;
                             continue;
@@ -374,6 +406,7 @@ impl Tree {
                 sniffed: None,
                 target: None,
                 readable: true,
+                mode: Some(meta.mode() & 0o7777),
             };
             match kind {
                 NodeKind::File => {
@@ -421,6 +454,7 @@ impl Tree {
                     sniffed: None,
                     target: None,
                     readable: true,
+                    mode: None,
                 });
                 p = d.parent();
             }
@@ -456,6 +490,7 @@ impl Tree {
                     sniffed,
                     target: x.link_target.clone(),
                     readable: true,
+                    mode: Some(x.mode & 0o7777),
                 },
             );
         }
@@ -530,6 +565,63 @@ const WEIGHT_EXTS: [&[u8]; 11] = [
     b".ckpt",
 ];
 
+/// File names a serving framework loads by name alone, whatever the bytes: exact names.
+const MODEL_FILE_NAMES: [&[u8]; 6] = [
+    b"xgboost-model",
+    b"saved_model.pb",
+    b"saved_model.pbtxt",
+    b"variables.index",
+    b"model-symbol.json",
+    b"model.txt",
+];
+
+/// File name endings a serving framework loads (PyTorch, Hugging Face, TF, Keras, ONNX,
+/// sklearn, XGBoost UBJ, MXNet, TFLite, GGUF, TensorRT, CatBoost, Flax, Core ML).
+const MODEL_FILE_EXTS: [&[u8]; 25] = [
+    b".pt",
+    b".pth",
+    b".bin",
+    b".safetensors",
+    b".onnx",
+    b".h5",
+    b".hdf5",
+    b".keras",
+    b".pb",
+    b".joblib",
+    b".pkl",
+    b".pickle",
+    b".ckpt",
+    b".params",
+    b".ubj",
+    b".model",
+    b".gguf",
+    b".tflite",
+    b".engine",
+    b".plan",
+    b".cbm",
+    b".msgpack",
+    b".mlmodel",
+    b".torchscript",
+    b".mar",
+];
+
+/// True for a name some serving framework loads by name (see [`MODEL_FILE_NAMES`] and
+/// [`MODEL_FILE_EXTS`]), plus `variables.data-*` shards and `xgboost*` names (an XGBoost JSON
+/// model in an archive, where content cannot be sniffed).
+fn is_model_file_name(name: &[u8]) -> bool {
+    MODEL_FILE_NAMES.contains(&name)
+        || name.starts_with(b"variables.data-")
+        || name.starts_with(b"xgboost")
+        || MODEL_FILE_EXTS
+            .iter()
+            .any(|e| name.len() > e.len() && name.ends_with(e))
+}
+
+/// macOS residue (P26): an AppleDouble sidecar `._name`, or anything under `__MACOSX/`.
+fn is_mac_residue(p: &RawPath) -> bool {
+    p.file_name().starts_with(b"._") || p.components().any(|c| c == b"__MACOSX")
+}
+
 /// Name-and-type rules shared by directories and archives. `root` names the tree in findings.
 pub fn tree_findings(t: &Tree, root: &'static str, opts: &DetectOptions) -> Vec<Finding> {
     use Severity::*;
@@ -576,9 +668,71 @@ pub fn tree_findings(t: &Tree, root: &'static str, opts: &DetectOptions) -> Vec<
                         format!("symlink `{p}` points to `{target}`, which does not exist: SageMaker's create_tar_file crashes on it, other packagers ship a broken link"),
                         "remove the link, or write the file it should point to",
                     ));
+                } else if !in_archive && opts.target.spec().symlinks == LinkRule::Refuse {
+                    // An archive's link members are `link-in-archive` (detect_archive).
+                    let ancestor = inside.as_bytes().is_empty()
+                        || p.as_bytes().starts_with(&[inside.as_bytes(), b"/"].concat());
+                    let (message, fix) = if ancestor {
+                        (
+                            format!("symlink `{p}` points to `{target}`, a directory that contains the link itself: a packager that keeps it ships a link that {} cannot extract, and one that dereferences it loops", opts.target),
+                            "remove the link: it adds nothing to the model dir".to_string(),
+                        )
+                    } else {
+                        (
+                            format!("symlink `{p}` points to `{target}` inside the model dir (the Hugging Face cache writes such links): most packagers keep it as a link, and {} cannot extract an archive that holds one", opts.target),
+                            format!("copy the real file instead of linking it (`cp -L`, `shutil.copy`), or pack with `packtest pack --target {}`, which dereferences it", opts.target),
+                        )
+                    };
+                    out.push(finding(
+                        "symlink-in-model-dir",
+                        Warning,
+                        root,
+                        Some(p.clone()),
+                        message,
+                        fix,
+                    ));
                 }
             }
         }
+    }
+    // Permissions: the server may run as a non-root user (DESIGN §2).
+    if opts.target.spec().needs_world_readable {
+        for (p, n) in t.nodes.iter().filter(|(_, n)| n.readable) {
+            let Some(mode) = n.mode else { continue };
+            let what = match n.kind {
+                NodeKind::File if mode & 0o004 == 0 => "file others cannot read",
+                NodeKind::Dir if mode & 0o005 != 0o005 => "directory others cannot list or enter",
+                _ => continue,
+            };
+            out.push(finding(
+                "unreadable-by-server",
+                Warning,
+                root,
+                Some(p.clone()),
+                format!("`{p}` is a {what} (mode {mode:04o}, as written under umask 077): the {} server may run as a non-root user and then cannot load it", opts.target),
+                "run `chmod -R a+rX` on the model dir before the job ends, or pack with normalized modes (`packtest pack`)",
+            ));
+        }
+    }
+    // Nothing a framework would load (`empty-model-dir` covers no file at all).
+    let file_count = t.files().count();
+    let loadable = t.nodes.iter().any(|(p, n)| {
+        !is_mac_residue(p)
+            && match n.kind {
+                NodeKind::File => n.sniffed.is_some() || is_model_file_name(p.file_name()),
+                NodeKind::Symlink => is_model_file_name(p.file_name()),
+                _ => false,
+            }
+    });
+    if file_count > 0 && !loadable {
+        out.push(finding(
+            "no-model-file",
+            Warning,
+            root,
+            None,
+            format!("{where_} holds {file_count} file(s), but none that a serving framework loads: no content is a known model format, and no name is a model file name (xgboost-model, *.pt, *.safetensors, saved_model.pb, *.onnx, *.joblib, …)"),
+            "save the model itself into $SM_MODEL_DIR (torch.save, save_pretrained, booster.save_model('xgboost-model'), joblib.dump); if it has a custom name, make sure your inference code loads it",
+        ));
     }
     for (p, n) in &t.nodes {
         match n.kind {
@@ -823,6 +977,11 @@ pub fn tree_findings(t: &Tree, root: &'static str, opts: &DetectOptions) -> Vec<
                     })
                     .unwrap_or(0)
             || name == b".DS_Store"
+            || (n.kind == NodeKind::File
+                && name.starts_with(b"._")
+                && !comps.contains(&&b"__MACOSX"[..]))
+            || comps.last() == Some(&&b"__MACOSX"[..])
+                && !comps[..comps.len() - 1].contains(&&b"__MACOSX"[..])
         {
             junk.push(p.clone());
         }
@@ -855,8 +1014,16 @@ pub fn tree_findings(t: &Tree, root: &'static str, opts: &DetectOptions) -> Vec<
             Info,
             root,
             Some(p.clone()),
-            format!("`{p}` is editor or interpreter residue, packed for nothing"),
-            "delete it before the job ends, or save into a clean directory",
+            if is_mac_residue(&p) {
+                format!("`{p}` is macOS residue (an AppleDouble `._*` sidecar or `__MACOSX/`): packed for nothing, and a loader that globs `*.pth` or loads every root file picks it up")
+            } else {
+                format!("`{p}` is editor or interpreter residue, packed for nothing")
+            },
+            if is_mac_residue(&p) {
+                "delete it, and tar on macOS with COPYFILE_DISABLE=1 (or pack on Linux)"
+            } else {
+                "delete it before the job ends, or save into a clean directory"
+            },
         ));
     }
     if t.has(b"adapter_config.json") && !t.has(b"config.json") {
@@ -992,6 +1159,7 @@ pub fn detect(dirs: &JobDirs, opts: &DetectOptions) -> Result<Vec<Finding>, Dete
 /// Findings for an archive alone (for example a `model.tar.gz` downloaded from S3).
 pub fn detect_archive(manifest: &Manifest, opts: &DetectOptions) -> Vec<Finding> {
     let mut out = tree_findings(&Tree::from_manifest(manifest), "archive", opts);
+    out.extend(link_findings(manifest, opts.target));
     for p in manifest.name_problems() {
         // Escaping symlinks and device nodes have their own findings from the tree rules
         // (`symlink-escape`, `special-file`); every other unsafe member is reported here.
@@ -1017,6 +1185,61 @@ pub fn detect_archive(manifest: &Manifest, opts: &DetectOptions) -> Vec<Finding>
         ));
     }
     sort(out)
+}
+
+/// `link-in-archive`: link members the target's consumer cannot extract. SageMaker refuses
+/// every symlink and hard-link member; KServe (Python's `data` filter) refuses a link whose
+/// target is absolute or leaves the archive root; POSIX tar takes them all.
+pub fn link_findings(manifest: &Manifest, target: Target) -> Vec<Finding> {
+    let spec = target.spec();
+    let mut out = Vec::new();
+    for x in manifest.members.iter().filter(|x| !x.is_root_entry()) {
+        let (rule, what) = match x.kind {
+            MemberKind::Symlink => (spec.symlinks, "symlink"),
+            MemberKind::Hardlink => (spec.hardlinks, "hard link"),
+            _ => continue,
+        };
+        let path = RawPath::new(
+            x.path
+                .as_bytes()
+                .strip_prefix(b"/")
+                .unwrap_or(x.path.as_bytes())
+                .to_vec(),
+        );
+        let link_target = x.link_target.clone().unwrap_or_default();
+        let (message, fix) = match rule {
+            LinkRule::Keep => continue,
+            LinkRule::Refuse => (
+                format!("member `{path}` is a {what} (to `{link_target}`): {target} cannot extract an archive that holds a link (\"Failed to extract model data archive\" at CreateEndpoint)"),
+                format!("pack the real files: `packtest pack --target {target}` dereferences links, or `tar --dereference --hard-dereference`"),
+            ),
+            LinkRule::KeepInside => {
+                // Symlink targets are relative to the link's dir; hard-link targets name a
+                // member, relative to the archive root.
+                let t = link_target.as_bytes();
+                let inside = match x.kind {
+                    MemberKind::Symlink => resolve_inside(&path, t),
+                    _ => resolve_inside(&RawPath::from("."), t.strip_prefix(b"./").unwrap_or(t)),
+                };
+                if inside.is_some() {
+                    continue;
+                }
+                (
+                    format!("member `{path}` is a {what} to `{link_target}`, which is absolute or leaves the archive: {target}'s storage initializer (tarfile filter=\"data\") refuses it and the download fails"),
+                    "make the link relative and inside the model dir, or copy the real file".to_string(),
+                )
+            }
+        };
+        out.push(finding(
+            "link-in-archive",
+            Severity::Error,
+            "archive",
+            Some(path),
+            message,
+            fix,
+        ));
+    }
+    out
 }
 
 /// `archive-mismatch`: the archive does not hold what the model dir holds.
@@ -1054,3 +1277,6 @@ pub fn check_archive_against(
 pub fn has_error(f: &[Finding]) -> bool {
     f.iter().any(|x| x.severity == Severity::Error)
 }
+
+#[cfg(test)]
+mod tests;

@@ -230,6 +230,9 @@ struct CheckArgs {
     /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
     #[arg(long)]
     framework: Option<String>,
+    /// The deploy target whose consumer unpacks the archive: sagemaker, posix, kserve.
+    #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
+    target: Target,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -398,7 +401,10 @@ fn framework(f: &Option<String>) -> Result<packtest::detect::DetectOptions, Exit
         .map(str::parse::<packtest::detect::Framework>)
         .transpose()
         .map_err(|e| fail(Code::Usage, anyhow::anyhow!(e)))?;
-    Ok(packtest::detect::DetectOptions { framework })
+    Ok(packtest::detect::DetectOptions {
+        framework,
+        ..Default::default()
+    })
 }
 
 /// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
@@ -536,7 +542,10 @@ fn cmd_materialize(file: &Path, dir: &Path) -> Result<Code, Exit> {
 
 fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
     use packtest::detect::{self, JobDirs};
-    let opts = framework(&a.framework)?;
+    let opts = detect::DetectOptions {
+        target: a.target,
+        ..framework(&a.framework)?
+    };
     let dirs = match (&a.sandbox, &a.model_dir) {
         (Some(root), _) => {
             if !root.is_dir() {
@@ -582,11 +591,12 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
                     detect::check_archive_against(d, &m).map_err(|e| fail(Code::Usage, e))?,
                 );
                 // Archive-only rules that the dir scan cannot see (names as stored).
-                findings.extend(
-                    detect::detect_archive(&m, &opts)
-                        .into_iter()
-                        .filter(|f| f.code == "unsafe-member-name"),
-                );
+                findings.extend(detect::detect_archive(&m, &opts).into_iter().filter(|f| {
+                    matches!(
+                        f.code,
+                        "unsafe-member-name" | "link-in-archive" | "unreadable-by-server"
+                    )
+                }));
             }
             None => findings.extend(detect::detect_archive(&m, &opts)),
         }
@@ -599,7 +609,11 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
             ),
         ));
     }
-    print_findings(&findings, a.json, serde_json::json!({}));
+    print_findings(
+        &findings,
+        a.json,
+        serde_json::json!({ "target": opts.target }),
+    );
     Ok(if detect::has_error(&findings) {
         Code::Failed
     } else {

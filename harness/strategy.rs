@@ -12,8 +12,19 @@
 //! `empty-model-dir`, `model-saved-outside`, `savedmodel-unversioned`, `savedmodel-incomplete`,
 //! `symlink-escape`, `dangling-symlink`, `special-file`. Other labels describe what is in the
 //! layout (`long-name`, `non-utf8-name`, `hardlink`, `large-file`, …) and promise nothing about
-//! findings. `empty-model-dir` is derived from the assembled layout (it depends on every piece);
-//! all other labels come from the piece that injects them.
+//! findings. [`WARNING_LABELS`] (`symlink-in-model-dir`, `unreadable-by-server`,
+//! `no-model-file`, `junk-files`) promise a finding of that code under the default target,
+//! exactly as well. A link loop (`link-loop`) carries `dangling-symlink`: its target never
+//! resolves. `empty-model-dir` and `no-model-file` are derived from the assembled layout (they
+//! depend on every piece); all other labels come from the piece that injects them.
+//!
+//! `no-model-file` holds when the model dir has regular files and none is a model file by the
+//! generator's own account ([`loads_as_model`]): content written as a model format, or a name
+//! a framework loads (`*.bin`, `*.pt`, `xgboost-model`, …), never macOS residue (`._*`,
+//! `__MACOSX/`). The `Arbitrary` profile counts like any other: a tree of `.txt`, `.csv`,
+//! `.json` data files holds no model, and the warning is right for it; one with a `.bin`
+//! file holds one. Random bytes that happen to carry a model format's magic (a pickle's
+//! `\x80\x02`) count as what the sniffer says they are.
 //!
 //! Pieces whose paths collide with an earlier piece are dropped whole, labels included, so the
 //! labels always describe the layout that is actually built.
@@ -34,6 +45,15 @@ pub const ERROR_LABELS: [&str; 7] = [
     "symlink-escape",
     "dangling-symlink",
     "special-file",
+];
+
+/// The labels that promise a detector finding of the same code, of any severity, under the
+/// default target (SageMaker): present exactly when the finding is (the label contract above).
+pub const WARNING_LABELS: [&str; 4] = [
+    "symlink-in-model-dir",
+    "unreadable-by-server",
+    "no-model-file",
+    "junk-files",
 ];
 
 /// A framework profile: what a correct model dir looks like.
@@ -530,11 +550,79 @@ fn pitfall(cfg: &StrategyConfig) -> SBoxedStrategy<Piece> {
                         (format!("{s}-link"), format!("{s}.dat"))
                     };
                     piece(
-                        &["symlink-inside"],
+                        &["symlink-inside", "symlink-in-model-dir"],
                         vec![
                             Entry::file(m, format!("{s}.dat"), Content::random(sd, 100)),
                             Entry::symlink(m, link, target),
                         ],
+                    )
+                })
+                .sboxed(),
+        ),
+        // Links inside that are not plain file links: to a dir (`latest -> checkpoint-500`),
+        // to an ancestor (`sub/up -> ..`), and a loop that never resolves.
+        (
+            2,
+            (stem(), seed(), 0u8..3)
+                .prop_map(move |(s, sd, variant)| match variant {
+                    0 => piece(
+                        &["symlink-inside", "symlink-to-dir", "symlink-in-model-dir"],
+                        vec![
+                            Entry::file(m, format!("{s}d/part.dat"), Content::random(sd, 64)),
+                            Entry::symlink(m, format!("{s}-latest"), format!("{s}d")),
+                        ],
+                    ),
+                    1 => piece(
+                        &["dir-cycle", "symlink-in-model-dir"],
+                        vec![Entry::symlink(m, format!("{s}c/up"), "..")],
+                    ),
+                    _ => piece(
+                        &["link-loop", "dangling-symlink"],
+                        vec![
+                            Entry::symlink(m, format!("{s}-a"), format!("{s}-b")),
+                            Entry::symlink(m, format!("{s}-b"), format!("{s}-a")),
+                        ],
+                    ),
+                })
+                .sboxed(),
+        ),
+        // Saved under umask 077: a 0600 file, or a 0700 dir (the server may not run as root).
+        (
+            2,
+            (stem(), seed(), any::<bool>())
+                .prop_map(move |(s, sd, dir)| {
+                    let e = if dir {
+                        vec![
+                            Entry::dir(m, format!("{s}-private")).with_mode(0o700),
+                            Entry::file(m, format!("{s}-private/{s}.txt"), Content::random(sd, 64)),
+                        ]
+                    } else {
+                        vec![
+                            Entry::file(m, format!("{s}-weights.bin"), Content::random(sd, 256))
+                                .with_mode(0o600),
+                        ]
+                    };
+                    piece(&["unreadable-by-server"], e)
+                })
+                .sboxed(),
+        ),
+        // Tarred on a Mac: AppleDouble sidecars (P26).
+        (
+            1,
+            (stem(), any::<bool>())
+                .prop_map(move |(s, in_macosx)| {
+                    let path = if in_macosx {
+                        format!("__MACOSX/._{s}.pth")
+                    } else {
+                        format!("._{s}.pth")
+                    };
+                    piece(
+                        &["appledouble", "junk-files"],
+                        vec![Entry::file(
+                            m,
+                            path,
+                            Content::Bytes(vec![0, 5, 22, 7, 0, 2, 0, 0, b'M', b'a', b'c']),
+                        )],
                     )
                 })
                 .sboxed(),
@@ -810,8 +898,61 @@ pub fn assemble(
         layout
             .labels
             .insert(crate::layout::Label::new("empty-model-dir"));
+    } else if !layout.in_root(Root::Model).any(loads_as_model) {
+        layout
+            .labels
+            .insert(crate::layout::Label::new("no-model-file"));
     }
     layout
+}
+
+/// Names the generator writes that a framework loads (the `no-model-file` label contract).
+const MODEL_NAMES: [&str; 3] = ["xgboost-model", "saved_model.pb", "variables.index"];
+/// Name endings the generator writes that a framework loads.
+const MODEL_EXTS: [&str; 9] = [
+    ".bin",
+    ".pt",
+    ".pth",
+    ".safetensors",
+    ".onnx",
+    ".h5",
+    ".keras",
+    ".joblib",
+    ".pkl",
+];
+
+/// True when a model-dir entry is something a serving framework would load, by the
+/// generator's own account: a file written as a model format, or a file or symlink with a
+/// model file name; never macOS residue. Random bytes are judged by what they start with.
+pub fn loads_as_model(e: &Entry) -> bool {
+    let name = e.path.file_name();
+    if name.starts_with(b"._") || e.path.components().any(|c| c == b"__MACOSX") {
+        return false;
+    }
+    let by_name = MODEL_NAMES.iter().any(|n| name == n.as_bytes())
+        || MODEL_EXTS
+            .iter()
+            .any(|x| name.len() > x.len() && name.ends_with(x.as_bytes()));
+    match &e.kind {
+        EntryKind::File { content, .. } => {
+            by_name
+                || match content {
+                    Content::Format { format, .. } => !matches!(
+                        format,
+                        ModelFormat::HfConfig
+                            | ModelFormat::HfTokenizer
+                            | ModelFormat::HfTokenizerConfig
+                    ),
+                    other if other.is_empty() => false,
+                    other => {
+                        let bytes = other.to_vec();
+                        crate::detect::sniff(name, &bytes[..bytes.len().min(4096)]).is_some()
+                    }
+                }
+        }
+        EntryKind::Symlink { .. } => by_name,
+        _ => false,
+    }
 }
 
 /// Whole job layouts: any profile, pitfalls at realistic frequencies.
@@ -910,19 +1051,24 @@ mod tests {
                     .map(|l| l.0),
             );
         }
-        for want in ERROR_LABELS.into_iter().chain([
-            "long-name",
-            "non-utf8-name",
-            "newline-name",
-            "deep-path",
-            "hardlink",
-            "large-file",
-            "exec-bit",
-            "empty-dir",
-            "dotfile",
-            "extra-top-folder",
-            "unicode-name",
-        ]) {
+        for want in ERROR_LABELS
+            .into_iter()
+            .chain([
+                "long-name",
+                "non-utf8-name",
+                "newline-name",
+                "deep-path",
+                "hardlink",
+                "large-file",
+                "exec-bit",
+                "empty-dir",
+                "dotfile",
+                "extra-top-folder",
+                "unicode-name",
+            ])
+            .chain(WARNING_LABELS)
+            .chain(["link-loop", "dir-cycle", "symlink-to-dir", "appledouble"])
+        {
             assert!(
                 seen.contains(want),
                 "label {want} never generated; saw {seen:?}"

@@ -152,3 +152,63 @@ fn an_archive_that_does_not_match_its_model_dir_is_an_error() {
         .stdout(predicate::str::contains("archive-mismatch"))
         .stdout(predicate::str::contains("late.bin"));
 }
+
+/// A model dir with weights and an internal symlink to them (as the Hugging Face cache does).
+fn internal_link_layout() -> Layout {
+    Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "blobs/0123abcd",
+            Content::format(ModelFormat::Safetensors, 1, 64),
+        ))
+        .with(Entry::symlink(
+            Root::Model,
+            "model.safetensors",
+            "blobs/0123abcd",
+        ))
+}
+
+#[test]
+fn an_internal_symlink_is_a_warning_for_sagemaker_and_nothing_for_posix() {
+    let sb = Sandbox::materialize(&internal_link_layout()).unwrap();
+    let check = |extra: &[&str]| {
+        bin()
+            .arg("check")
+            .arg("--model-dir")
+            .arg(sb.model_dir())
+            .args(extra)
+            .assert()
+            .success()
+    };
+    check(&[]).stdout(predicate::str::contains("symlink-in-model-dir"));
+    check(&["--target", "posix"]).stdout(predicate::str::contains("symlink-in-model-dir").not());
+    check(&["--target", "kserve", "--json"])
+        .stdout(predicate::str::contains("\"target\": \"kserve\""))
+        .stdout(predicate::str::contains("symlink-in-model-dir").not());
+}
+
+#[test]
+fn a_link_member_is_an_error_for_sagemaker_and_nothing_for_posix() {
+    let (_s, a) = archive_of(&internal_link_layout());
+    check_archive(&a, &[])
+        .code(1)
+        .stdout(predicate::str::contains("link-in-archive"));
+    check_archive(&a, &["--target", "posix"])
+        .success()
+        .stdout(predicate::str::contains("link-in-archive").not());
+}
+
+#[test]
+fn an_unknown_target_is_a_usage_error_that_lists_the_targets() {
+    bin()
+        .args([
+            "check",
+            "--archive",
+            "whatever.tar.gz",
+            "--target",
+            "nonsense",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("sagemaker, posix, kserve"));
+}

@@ -1,12 +1,14 @@
 //! The detector is itself under test (DESIGN §3): on generated layouts, the set of error
 //! codes it reports equals the set of injected error labels, exactly. No misses, and no error
-//! on any clean layout of any framework profile.
+//! on any clean layout of any framework profile. The same holds for the codes of
+//! `strategy::WARNING_LABELS` (`symlink-in-model-dir`, `unreadable-by-server`,
+//! `no-model-file`, `junk-files`): reported exactly when the layout carries the label.
 
 use std::collections::BTreeSet;
 
 use packtest::detect::{self, DetectOptions, JobDirs, Severity};
 use packtest::layout::{Layout, Sandbox, SandboxError};
-use packtest::strategy::{clean_layout, job_layout, Profile};
+use packtest::strategy::{clean_layout, job_layout, Profile, ERROR_LABELS, WARNING_LABELS};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -14,7 +16,19 @@ fn config(cases: u32) -> Config {
     packtest::strategy::ci_config(cases, "PACKTEST_DETECT_SEED", 20_261_125)
 }
 
+/// The codes of the findings on the layout: errors, and the codes of `WARNING_LABELS`.
+struct Codes {
+    errors: BTreeSet<String>,
+    labelled: BTreeSet<String>,
+    text: String,
+}
+
 fn error_codes(layout: &Layout) -> Result<(BTreeSet<String>, String), TestCaseError> {
+    let c = codes(layout)?;
+    Ok((c.errors, c.text))
+}
+
+fn codes(layout: &Layout) -> Result<Codes, TestCaseError> {
     let sb = match Sandbox::materialize(layout) {
         Ok(s) => s,
         Err(SandboxError::Unsupported { .. }) => {
@@ -29,24 +43,32 @@ fn error_codes(layout: &Layout) -> Result<(BTreeSet<String>, String), TestCaseEr
         .map(|f| format!("{} {} {}:{:?}", f.severity.name(), f.code, f.root, f.path))
         .collect::<Vec<_>>()
         .join("\n");
-    Ok((
-        findings
+    Ok(Codes {
+        errors: findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .map(|f| f.code.to_owned())
             .collect(),
+        labelled: findings
+            .iter()
+            .filter(|f| WARNING_LABELS.contains(&f.code))
+            .map(|f| f.code.to_owned())
+            .collect(),
         text,
-    ))
+    })
 }
 
 proptest! {
     #![proptest_config(config(1000))]
 
     #[test]
-    fn error_codes_equal_injected_error_labels(layout in job_layout()) {
-        let expected: BTreeSet<String> = layout.labels.iter().map(|l| l.0.clone()).filter(|l| packtest::strategy::ERROR_LABELS.contains(&l.as_str())).collect();
-        let (found, text) = error_codes(&layout)?;
-        prop_assert_eq!(&found, &expected, "findings:\n{}\nlayout:\n{}", text, layout.to_toml());
+    fn error_and_labelled_warning_codes_equal_injected_labels(layout in job_layout()) {
+        let labels = |set: &[&str]| -> BTreeSet<String> {
+            layout.labels.iter().map(|l| l.0.clone()).filter(|l| set.contains(&l.as_str())).collect()
+        };
+        let found = codes(&layout)?;
+        prop_assert_eq!(&found.errors, &labels(&ERROR_LABELS), "findings:\n{}\nlayout:\n{}", found.text, layout.to_toml());
+        prop_assert_eq!(&found.labelled, &labels(&WARNING_LABELS), "warnings: findings:\n{}\nlayout:\n{}", found.text, layout.to_toml());
     }
 }
 

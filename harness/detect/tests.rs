@@ -1,0 +1,288 @@
+//! Unit tests of the target-dependent rules and the rules added with them: each has a case
+//! that must fire and one that must not.
+
+use super::*;
+use crate::layout::{Content, Entry, Layout, ModelFormat};
+use crate::packager::ReferencePackager;
+
+fn opts(target: Target) -> DetectOptions {
+    DetectOptions {
+        target,
+        ..DetectOptions::default()
+    }
+}
+
+fn weights() -> Entry {
+    Entry::file(
+        Root::Model,
+        "model.pt",
+        Content::format(ModelFormat::TorchZip, 1, 64),
+    )
+}
+
+/// `(code, path)` of every finding on the materialized model dir.
+fn dir_codes(layout: &Layout, target: Target) -> Vec<(&'static str, String)> {
+    let sb = Sandbox::materialize(layout).unwrap();
+    detect(&JobDirs::from_sandbox(&sb), &opts(target))
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.code, f.path.map(|p| p.to_string()).unwrap_or_default()))
+        .collect()
+}
+
+/// `(code, path)` of every finding on the reference packager's archive of the layout.
+fn archive_codes(layout: &Layout, target: Target) -> Vec<(&'static str, String)> {
+    let sb = Sandbox::materialize(layout).unwrap();
+    let out = sb.root().join("out/model.tar.gz");
+    ReferencePackager::new()
+        .pack_dir(&sb.model_dir(), &out)
+        .unwrap();
+    let m = Manifest::read_path(&out, crate::archive::Limits::default()).unwrap();
+    detect_archive(&m, &opts(target))
+        .into_iter()
+        .map(|f| (f.code, f.path.map(|p| p.to_string()).unwrap_or_default()))
+        .collect()
+}
+
+fn has(v: &[(&'static str, String)], code: &str, path: &str) -> bool {
+    v.iter().any(|(c, p)| *c == code && p == path)
+}
+
+fn count(v: &[(&'static str, String)], code: &str) -> usize {
+    v.iter().filter(|(c, _)| *c == code).count()
+}
+
+fn hf_cache() -> Layout {
+    Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "blobs/0123abcd",
+            Content::format(ModelFormat::Safetensors, 1, 64),
+        ))
+        .with(Entry::symlink(
+            Root::Model,
+            "snapshots/r1/model.safetensors",
+            "../../blobs/0123abcd",
+        ))
+}
+
+#[test]
+fn an_internal_symlink_is_a_sagemaker_warning_and_nothing_for_posix_or_kserve() {
+    let f = dir_codes(&hf_cache(), Target::Sagemaker);
+    assert!(
+        has(&f, "symlink-in-model-dir", "snapshots/r1/model.safetensors"),
+        "{f:?}"
+    );
+    assert!(!f.iter().any(|(c, _)| *c == "no-model-file"), "{f:?}");
+    for t in [Target::Posix, Target::Kserve] {
+        let f = dir_codes(&hf_cache(), t);
+        assert_eq!(count(&f, "symlink-in-model-dir"), 0, "{t}: {f:?}");
+    }
+}
+
+#[test]
+fn a_symlink_to_a_dir_inside_and_a_dir_cycle_are_warnings() {
+    let l = Layout::new()
+        .with(weights())
+        .with(Entry::symlink(Root::Model, "latest", "checkpoint-500"))
+        .with(Entry::file(
+            Root::Model,
+            "checkpoint-500/w.bin",
+            Content::random(1, 8),
+        ))
+        .with(Entry::symlink(Root::Model, "sub/up", ".."));
+    let f = dir_codes(&l, Target::Sagemaker);
+    assert!(has(&f, "symlink-in-model-dir", "latest"), "{f:?}");
+    assert!(has(&f, "symlink-in-model-dir", "sub/up"), "{f:?}");
+    assert_eq!(count(&f, "dangling-symlink"), 0, "{f:?}");
+}
+
+#[test]
+fn escaping_dangling_and_looping_links_keep_their_errors_and_are_not_also_the_warning() {
+    let l = Layout::new()
+        .with(weights())
+        .with(Entry::symlink(Root::Model, "out", "/etc/hostname"))
+        .with(Entry::symlink(Root::Model, "gone", "missing.bin"))
+        .with(Entry::symlink(Root::Model, "a", "b"))
+        .with(Entry::symlink(Root::Model, "b", "a"));
+    let f = dir_codes(&l, Target::Sagemaker);
+    assert_eq!(count(&f, "symlink-in-model-dir"), 0, "{f:?}");
+    assert!(has(&f, "symlink-escape", "out"), "{f:?}");
+    assert!(has(&f, "dangling-symlink", "gone"), "{f:?}");
+    assert!(has(&f, "dangling-symlink", "a"), "{f:?}");
+    assert!(has(&f, "dangling-symlink", "b"), "{f:?}");
+}
+
+#[test]
+fn a_0600_file_and_a_0700_dir_are_unreadable_by_the_server_on_sagemaker_only() {
+    let l = Layout::new()
+        .with(weights().with_mode(0o600))
+        .with(Entry::dir(Root::Model, "private").with_mode(0o700))
+        .with(Entry::file(
+            Root::Model,
+            "private/vocab.txt",
+            Content::Text("a\n".into()),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "ok.json",
+            Content::Text("{}".into()),
+        ));
+    let f = dir_codes(&l, Target::Sagemaker);
+    assert!(has(&f, "unreadable-by-server", "model.pt"), "{f:?}");
+    assert!(has(&f, "unreadable-by-server", "private"), "{f:?}");
+    assert_eq!(count(&f, "unreadable-by-server"), 2, "{f:?}");
+    for t in [Target::Posix, Target::Kserve] {
+        assert_eq!(count(&dir_codes(&l, t), "unreadable-by-server"), 0, "{t}");
+    }
+    // The archive keeps the modes, so the archive alone shows them too.
+    let a = archive_codes(&l, Target::Sagemaker);
+    assert!(has(&a, "unreadable-by-server", "model.pt"), "{a:?}");
+    assert!(has(&a, "unreadable-by-server", "private"), "{a:?}");
+    assert_eq!(
+        count(&archive_codes(&l, Target::Posix), "unreadable-by-server"),
+        0
+    );
+}
+
+#[test]
+fn world_readable_modes_are_not_reported() {
+    let l = Layout::new()
+        .with(weights().with_mode(0o644))
+        .with(
+            Entry::file(Root::Model, "run.sh", Content::Text("#!/bin/sh\n".into()))
+                .with_mode(0o755),
+        )
+        .with(Entry::dir(Root::Model, "d").with_mode(0o755));
+    assert_eq!(
+        count(&dir_codes(&l, Target::Sagemaker), "unreadable-by-server"),
+        0
+    );
+    assert_eq!(
+        count(
+            &archive_codes(&l, Target::Sagemaker),
+            "unreadable-by-server"
+        ),
+        0
+    );
+}
+
+#[test]
+fn files_that_no_framework_loads_are_no_model_file() {
+    let l = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "notes.txt",
+            Content::Text("todo\n".into()),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "feature_names.json",
+            Content::Text("[\"a\"]".into()),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "._model.pth",
+            Content::random(2, 64),
+        ));
+    let f = dir_codes(&l, Target::Sagemaker);
+    assert_eq!(count(&f, "no-model-file"), 1, "{f:?}");
+    assert_eq!(count(&archive_codes(&l, Target::Posix), "no-model-file"), 1);
+}
+
+#[test]
+fn a_model_by_name_or_by_content_or_an_empty_dir_is_not_no_model_file() {
+    let by_name = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "notes.txt",
+            Content::Text("x".into()),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "weights.params",
+            Content::random(3, 32),
+        ));
+    assert_eq!(
+        count(&dir_codes(&by_name, Target::Posix), "no-model-file"),
+        0
+    );
+    let by_content = Layout::new().with(Entry::file(
+        Root::Model,
+        "model",
+        Content::format(ModelFormat::XgboostJson, 1, 64),
+    ));
+    assert_eq!(
+        count(&dir_codes(&by_content, Target::Posix), "no-model-file"),
+        0
+    );
+    let empty = Layout::new().with(Entry::dir(Root::Model, "d"));
+    let f = dir_codes(&empty, Target::Sagemaker);
+    assert_eq!(count(&f, "no-model-file"), 0, "{f:?}");
+    assert_eq!(count(&f, "empty-model-dir"), 1, "{f:?}");
+}
+
+#[test]
+fn appledouble_sidecars_and_macosx_dirs_are_junk() {
+    let l = Layout::new()
+        .with(weights())
+        .with(Entry::file(
+            Root::Model,
+            "._model.pt",
+            Content::Bytes(vec![0, 5, 22, 7]),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "__MACOSX/._model.pt",
+            Content::Bytes(vec![0, 5, 22, 7]),
+        ));
+    let f = dir_codes(&l, Target::Sagemaker);
+    assert!(has(&f, "junk-files", "._model.pt"), "{f:?}");
+    assert!(has(&f, "junk-files", "__MACOSX"), "{f:?}");
+    assert_eq!(count(&f, "junk-files"), 2, "{f:?}");
+    let clean = Layout::new().with(weights()).with(Entry::file(
+        Root::Model,
+        "a._b.txt",
+        Content::Text("x".into()),
+    ));
+    assert_eq!(
+        count(&dir_codes(&clean, Target::Sagemaker), "junk-files"),
+        0
+    );
+}
+
+#[test]
+fn a_link_member_is_a_sagemaker_error_and_nothing_for_posix() {
+    let l = hf_cache()
+        .with(Entry::file(Root::Model, "w.bin", Content::random(4, 100)))
+        .with(Entry::hardlink(Root::Model, "w2.bin", "w.bin"));
+    let f = archive_codes(&l, Target::Sagemaker);
+    assert!(
+        has(&f, "link-in-archive", "snapshots/r1/model.safetensors"),
+        "{f:?}"
+    );
+    assert!(has(&f, "link-in-archive", "w2.bin"), "{f:?}");
+    assert_eq!(count(&f, "symlink-in-model-dir"), 0, "{f:?}");
+    assert_eq!(
+        count(&archive_codes(&l, Target::Posix), "link-in-archive"),
+        0
+    );
+    // KServe takes relative links that stay inside.
+    assert_eq!(
+        count(&archive_codes(&l, Target::Kserve), "link-in-archive"),
+        0
+    );
+}
+
+#[test]
+fn kserve_refuses_an_absolute_or_escaping_link_member() {
+    let l = Layout::new()
+        .with(weights())
+        .with(Entry::symlink(Root::Model, "abs", "/opt/ml/model/model.pt"))
+        .with(Entry::symlink(Root::Model, "d/up", "../../x"))
+        .with(Entry::symlink(Root::Model, "ok", "model.pt"));
+    let f = archive_codes(&l, Target::Kserve);
+    assert!(has(&f, "link-in-archive", "abs"), "{f:?}");
+    assert!(has(&f, "link-in-archive", "d/up"), "{f:?}");
+    assert!(!has(&f, "link-in-archive", "ok"), "{f:?}");
+}
