@@ -17,7 +17,25 @@
 //!
 //! [expect]
 //! codes = ["empty-model-dir", "model-saved-outside"]
+//!
+//! # One table per deploy target (DESIGN §2), all three required: what packtest's reference
+//! # packager does for that target (`packtest pack --target T`), what the target's consumer
+//! # model makes of the archive a typical packager (`tar -czf OUT -C model_dir .`, links
+//! # stored as links) writes, and that in one line.
+//! [expect.targets.sagemaker]
 //! reference_packager = "succeeds"
+//! typical_archive = "extracts"
+//! consumer = "…what SageMaker hosting does with a `tar -C dir .` archive of this model dir…"
+//!
+//! [expect.targets.posix]
+//! reference_packager = "succeeds"
+//! typical_archive = "extracts"
+//! consumer = "…"
+//!
+//! [expect.targets.kserve]
+//! reference_packager = "succeeds"
+//! typical_archive = "extracts"
+//! consumer = "…"
 //!
 //! [layout]
 //! [[layout.entry]]
@@ -35,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::layout::{EntryKind, Layout, LayoutToml, Root};
 use crate::runner::NamedLayout;
+use crate::target::Target;
 
 /// What the reference packager must do with the layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,15 +65,72 @@ pub enum PackerExpectation {
     Fails,
 }
 
+/// What a target's consumer makes of an archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsumerExpectation {
+    /// It extracts every member.
+    Extracts,
+    /// It refuses at least one member (`packtest unpack` exits 1).
+    Refuses,
+}
+
+/// One `[expect.targets.<target>]` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetExpect {
+    /// What `packtest pack --target <target>` (the reference packager) does.
+    pub reference_packager: PackerExpectation,
+    /// What the target's consumer model (`packtest unpack --target <target>`) makes of the
+    /// archive a typical packager writes (`tar -czf OUT -C model_dir .`: links stored as
+    /// links, hard links as link entries, FIFOs as FIFOs).
+    pub typical_archive: ConsumerExpectation,
+    /// One line: what the target's consumer does with that typical archive, and what it
+    /// means for the user.
+    pub consumer: String,
+}
+
+/// The `[expect.targets]` table: one entry per deploy target, every target required.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetExpects {
+    /// SageMaker hosting (the default target).
+    pub sagemaker: TargetExpect,
+    /// GNU tar or bsdtar on a POSIX filesystem.
+    pub posix: TargetExpect,
+    /// The KServe storage initializer.
+    pub kserve: TargetExpect,
+}
+
+impl TargetExpects {
+    /// The expectation for `t`.
+    pub fn get(&self, t: Target) -> &TargetExpect {
+        match t {
+            Target::Sagemaker => &self.sagemaker,
+            Target::Posix => &self.posix,
+            Target::Kserve => &self.kserve,
+        }
+    }
+}
+
 /// The `[expect]` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// Detector codes that must appear.
+    /// Detector codes that must appear (detector run for the default target, `sagemaker`).
     #[serde(default)]
     pub codes: Vec<String>,
-    /// The reference packager's outcome.
+    /// Per deploy target: the reference packager and the consumer.
+    pub targets: TargetExpects,
+    /// The reference packager's outcome for the default target (`sagemaker`): a copy of
+    /// `targets.sagemaker.reference_packager`, filled in by the loader. Not a TOML key: a
+    /// scenario states it per target.
+    #[serde(skip, default = "default_packer")]
     pub reference_packager: PackerExpectation,
+}
+
+fn default_packer() -> PackerExpectation {
+    PackerExpectation::Succeeds
 }
 
 /// The framework a scenario is about.
@@ -177,7 +253,18 @@ impl Scenario {
             path: path.to_owned(),
             message,
         };
-        let s: Scenario = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut s: Scenario = toml::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            if msg.contains("unknown field `reference_packager`") {
+                bad(format!(
+                    "{msg}\n`[expect] reference_packager` is now stated per deploy target: move it to `[expect.targets.<target>]` for each of {}",
+                    Target::list()
+                ))
+            } else {
+                bad(msg)
+            }
+        })?;
+        s.expect.reference_packager = s.expect.targets.sagemaker.reference_packager;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -211,6 +298,15 @@ impl Scenario {
             if !kebab(code) {
                 return Err(bad(format!(
                     "`expect.codes` entry `{code}` is not a kebab-case code"
+                )));
+            }
+        }
+        for t in Target::ALL {
+            let line = &s.expect.targets.get(t).consumer;
+            if line.trim().is_empty() || line.contains('\n') {
+                return Err(bad(format!(
+                    "`expect.targets.{}.consumer` must be one non-empty line",
+                    t.id()
                 )));
             }
         }
@@ -342,65 +438,129 @@ pub fn render_tree(l: &Layout) -> String {
     out
 }
 
-/// What the reference packager and the detector say about a scenario.
-pub struct Observed {
-    /// `packtest inspect`-style lines of the reference packager's archive, or its error.
+/// What one deploy target sees of a scenario.
+pub struct TargetObserved {
+    /// The target.
+    pub target: Target,
+    /// `packtest inspect`-style lines of `ReferencePackager::for_target(target)`'s archive,
+    /// or its refusal (sandbox paths redacted).
     pub archive: Vec<String>,
-    /// True when the reference packager succeeded.
+    /// True when that reference packager succeeded.
     pub packed: bool,
-    /// The detector's findings.
+    /// What the target's consumer model makes of a typical packager's archive (links stored
+    /// as links): `extracts`, or one line per refused member.
+    pub consumer: Vec<String>,
+    /// True when the consumer extracts that archive without refusing anything.
+    pub extracts: bool,
+}
+
+/// What the reference packager, the consumers and the detector say about a scenario.
+pub struct Observed {
+    /// Per target, in [`Target::ALL`] order.
+    pub targets: Vec<TargetObserved>,
+    /// The detector's findings (default options, so target `sagemaker`).
     pub findings: Vec<crate::detect::Finding>,
 }
 
-/// Packs a scenario with the reference packager and runs the detector on it.
+impl Observed {
+    /// What `t` sees.
+    pub fn target(&self, t: Target) -> &TargetObserved {
+        self.targets
+            .iter()
+            .find(|x| x.target == t)
+            .expect("observe covers every target")
+    }
+}
+
+/// `packtest inspect`-style lines of a manifest: kind, mode, size, sha256 prefix, path.
+pub fn manifest_lines(m: &crate::archive::Manifest) -> Vec<String> {
+    m.members
+        .iter()
+        .map(|x| {
+            let sha = x
+                .sha256
+                .map(|h| crate::RawPath::new(h[..4].to_vec()).to_hex())
+                .unwrap_or_else(|| "-".into());
+            let target = x
+                .link_target
+                .as_ref()
+                .map(|t| format!(" -> {t}"))
+                .unwrap_or_default();
+            format!(
+                "{:<9} {:04o} {:>9} {:<8} {}{target}",
+                x.kind.name(),
+                x.mode,
+                x.size,
+                sha,
+                crate::contract::elide(&x.path.display())
+            )
+        })
+        .collect()
+}
+
+/// Packs a scenario's model dir with the reference packager for every target, models each
+/// target's consumer on a typical packager's archive of it, and runs the detector.
+///
+/// The typical archive is the reference packager's `posix` archive: like `tar -czf OUT -C
+/// model_dir .` it stores symlinks as symlinks, hard links as link entries and FIFOs as
+/// FIFOs (its modes are normalized, which no consumer model looks at).
 pub fn observe(layout: &Layout) -> Result<Observed, String> {
     let sb = crate::layout::Sandbox::materialize(layout).map_err(|e| e.to_string())?;
-    let out = sb.output_path();
     let dirs = crate::detect::JobDirs::from_sandbox(&sb);
     let findings = crate::detect::detect(&dirs, &crate::detect::DetectOptions::default())
         .map_err(|e| e.to_string())?;
-    let (packed, archive) = match crate::ReferencePackager::new().pack_dir(&sb.model_dir(), &out) {
-        Ok(_) => {
-            let m = crate::archive::Manifest::read_path(&out, Default::default())
-                .map_err(|e| e.to_string())?;
-            let lines = m
-                .members
+    // Outputs go outside the sandbox, one per target, named so redact_paths hides them.
+    let outs = tempfile::Builder::new()
+        .prefix("packtest-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let read = |p: &Path| {
+        crate::archive::Manifest::read_path(p, Default::default()).map_err(|e| e.to_string())
+    };
+    let typical_path = outs.path().join("typical.tar.gz");
+    crate::ReferencePackager::for_target(Target::Posix)
+        .pack_dir(&sb.model_dir(), &typical_path)
+        .map_err(|e| format!("the typical (posix) archive could not be made: {e}"))?;
+    let typical = read(&typical_path)?;
+    let mut targets = Vec::new();
+    for t in Target::ALL {
+        let out = outs.path().join(format!("{}.tar.gz", t.id()));
+        let (packed, archive) =
+            match crate::ReferencePackager::for_target(t).pack_dir(&sb.model_dir(), &out) {
+                Ok(_) => (true, manifest_lines(&read(&out)?)),
+                Err(e) => (
+                    false,
+                    vec![format!(
+                        "the reference packager refused: {}",
+                        crate::report::redact_paths(&e.to_string())
+                    )],
+                ),
+            };
+        let x = crate::target::extract(&typical, t);
+        let consumer = if x.refusals.is_empty() {
+            vec!["extracts".to_string()]
+        } else {
+            x.refusals
                 .iter()
-                .map(|x| {
-                    let sha = x
-                        .sha256
-                        .map(|h| crate::RawPath::new(h[..4].to_vec()).to_hex())
-                        .unwrap_or_else(|| "-".into());
-                    let target = x
-                        .link_target
-                        .as_ref()
-                        .map(|t| format!(" -> {t}"))
-                        .unwrap_or_default();
+                .map(|r| {
                     format!(
-                        "{:<9} {:04o} {:>9} {:<8} {}{target}",
-                        x.kind.name(),
-                        x.mode,
-                        x.size,
-                        sha,
-                        crate::contract::elide(&x.path.display())
+                        "refuses {} ({}): {}",
+                        crate::contract::elide(&r.name.display()),
+                        r.member_kind,
+                        crate::report::redact_paths(&r.message)
                     )
                 })
-                .collect();
-            (true, lines)
-        }
-        Err(e) => (
-            false,
-            vec![format!(
-                "the reference packager refused: {}",
-                crate::report::redact_paths(&e.to_string())
-            )],
-        ),
-    };
-    Ok(Observed {
-        archive,
-        packed,
-        findings,
-    })
+                .collect()
+        };
+        targets.push(TargetObserved {
+            target: t,
+            archive,
+            packed,
+            extracts: x.refusals.is_empty(),
+            consumer,
+        });
+    }
+    Ok(Observed { targets, findings })
 }
 
 /// Renders `scenarios/README.md`.
@@ -413,6 +573,11 @@ pub fn render_docs(lib: &ScenarioLibrary) -> Result<String, String> {
     s.push_str("`packtest check` reports, and the fix. Correct layouts are included as negative controls: packtest must stay\n");
     s.push_str("silent on them. Every scenario is a test (`cargo test`), and `packtest run --scenarios scenarios/` replays them\n");
     s.push_str("all against any packager.\n\n");
+    s.push_str("Every scenario also states, for each deploy target (`sagemaker`, the default; `posix`; `kserve`; see\n");
+    s.push_str("`packtest contract`), what packtest's reference packager does (`packtest pack --target T`: it packs, or it\n");
+    s.push_str("refuses loudly what that target's consumer cannot take) and what that consumer does with the archive a typical\n");
+    s.push_str("packager writes (`tar -czf model.tar.gz -C model_dir .`, which stores links as links; `packtest unpack --target T`\n");
+    s.push_str("models it).\n\n");
     s.push_str(&format!(
         "{} scenarios.\n\n## Contents by framework\n\n",
         lib.scenarios.len()
@@ -462,15 +627,52 @@ pub fn render_docs(lib: &ScenarioLibrary) -> Result<String, String> {
         s.push_str(&format!("{}\n\n", sc.summary.trim()));
         s.push_str("**The job as the user left it**\n\n```text\n");
         s.push_str(&render_tree(layout));
-        s.push_str("```\n\n**What the archive holds** (packtest's reference packager; kind, mode, size, sha256 prefix, path)\n\n```text\n");
-        if obs.archive.is_empty() {
-            s.push_str("(no members: the archive is empty)\n");
+        s.push_str("```\n\n");
+        let def = obs.target(Target::Sagemaker);
+        let same: Vec<String> = obs
+            .targets
+            .iter()
+            .filter(|t| t.target != Target::Sagemaker && t.archive == def.archive)
+            .map(|t| format!("`{}`", t.target.id()))
+            .collect();
+        for t in &obs.targets {
+            if t.target != Target::Sagemaker && t.archive == def.archive {
+                continue;
+            }
+            let note = match (t.target, same.is_empty()) {
+                (Target::Sagemaker, true) => ", the default".to_string(),
+                (Target::Sagemaker, false) => {
+                    format!(", the default; {} give the same", same.join(" and "))
+                }
+                _ => String::new(),
+            };
+            s.push_str(&format!(
+                "**What the archive holds** (`packtest pack --target {}`{note}; kind, mode, size, sha256 prefix, path)\n\n```text\n",
+                t.target.id(),
+            ));
+            if t.archive.is_empty() {
+                s.push_str("(no members: the archive is empty)\n");
+            }
+            for l in &t.archive {
+                s.push_str(l);
+                s.push('\n');
+            }
+            s.push_str("```\n\n");
         }
-        for l in &obs.archive {
-            s.push_str(l);
-            s.push('\n');
+        s.push_str("**Per deploy target** (the reference packager; the target's consumer on a typical archive, `tar -czf model.tar.gz -C model_dir .`)\n\n");
+        s.push_str("| target | reference packager | typical archive | what the consumer does |\n|---|---|---|---|\n");
+        for t in &obs.targets {
+            let want = sc.expect.targets.get(t.target);
+            s.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                t.target.id(),
+                if t.packed { "packs" } else { "refuses" },
+                if t.extracts { "extracts" } else { "refused" },
+                want.consumer.trim().replace('|', "\\|")
+            ));
         }
-        s.push_str("```\n\n**What `packtest check` reports**\n\n");
+        s.push('\n');
+        s.push_str("**What `packtest check` reports** (default target)\n\n");
         if obs.findings.is_empty() {
             s.push_str("Nothing: this layout is correct.\n\n");
         } else {
@@ -516,7 +718,18 @@ framework = "generic"
 fix = "f"
 [expect]
 codes = ["empty-model-dir"]
+[expect.targets.sagemaker]
 reference_packager = "succeeds"
+typical_archive = "extracts"
+consumer = "c"
+[expect.targets.posix]
+reference_packager = "succeeds"
+typical_archive = "extracts"
+consumer = "c"
+[expect.targets.kserve]
+reference_packager = "fails"
+typical_archive = "refuses"
+consumer = "c"
 [layout]
 "#;
 
@@ -526,7 +739,47 @@ reference_packager = "succeeds"
 
     #[test]
     fn a_valid_scenario_parses() {
-        parse("x-y.toml", GOOD).unwrap();
+        let (s, _) = parse("x-y.toml", GOOD).unwrap();
+        assert_eq!(
+            s.expect.targets.get(Target::Kserve).reference_packager,
+            PackerExpectation::Fails
+        );
+        assert_eq!(s.expect.reference_packager, PackerExpectation::Succeeds);
+    }
+
+    #[test]
+    fn every_target_is_required_and_the_old_key_is_named() {
+        let cut = GOOD.find("[expect.targets.kserve]").unwrap();
+        let missing = format!("{}[layout]\n", &GOOD[..cut]);
+        let e = parse("x-y.toml", &missing).unwrap_err().to_string();
+        assert!(e.contains("kserve"), "{e}");
+        let e = parse(
+            "x-y.toml",
+            &GOOD.replace(
+                "[expect.targets.posix]",
+                "[expect.targets.torchserve]\nreference_packager = \"fails\"\n[expect.targets.posix]",
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("torchserve"), "{e}");
+        let e = parse(
+            "x-y.toml",
+            &GOOD.replace(
+                "codes = [\"empty-model-dir\"]",
+                "codes = []\nreference_packager = \"succeeds\"",
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[expect.targets.<target>]"), "{e}");
+        let e = parse(
+            "x-y.toml",
+            &GOOD.replacen("consumer = \"c\"", "consumer = \" \"", 1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("expect.targets.sagemaker.consumer"), "{e}");
     }
 
     #[test]
