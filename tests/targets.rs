@@ -230,7 +230,10 @@ fn header(name: &[u8], typeflag: u8, size: u64, link: &[u8]) -> [u8; 512] {
     h
 }
 
-fn archive(members: &[(&[u8], u8, &[u8], &[u8])]) -> Vec<u8> {
+/// A member of a hand-made archive: name, typeflag, link target, data.
+type Raw<'a> = (&'a [u8], u8, &'a [u8], &'a [u8]);
+
+fn archive(members: &[Raw<'_>]) -> Vec<u8> {
     let mut v = Vec::new();
     for (name, t, link, data) in members {
         v.extend_from_slice(&header(name, *t, data.len() as u64, link));
@@ -262,7 +265,7 @@ fn listing(dir: &Path) -> Vec<String> {
 
 #[test]
 fn unpack_never_writes_outside_its_directory_on_hostile_archives() {
-    let cases: Vec<(&str, Vec<(&[u8], u8, &[u8], &[u8])>)> = vec![
+    let cases: Vec<(&str, Vec<Raw<'_>>)> = vec![
         ("dotdot", vec![(b"../evil.txt", b'0', b"", b"x")]),
         ("deep-dotdot", vec![(b"a/../../evil.txt", b'0', b"", b"x")]),
         ("absolute", vec![(b"/evil.txt", b'0', b"", b"x")]),

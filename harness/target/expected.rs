@@ -345,7 +345,7 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn symlink(&mut self, at: RawPath, real: &RawPath, e: &DiskEntry, stack: &mut Vec<RawPath>) {
+    fn symlink(&mut self, at: RawPath, real: &RawPath, e: &DiskEntry, stack: &mut [RawPath]) {
         let target = e.target.clone().unwrap_or_default();
         let model_floor = comps(self.world.model).len();
         match self.target.spec().symlink_expect {
@@ -382,7 +382,7 @@ impl Builder<'_, '_> {
     }
 
     /// Dereferences a link at `at` that resolved to `r`, or records the loud failure owed.
-    fn copy(&mut self, at: RawPath, target: &RawPath, r: Resolved, stack: &mut Vec<RawPath>) {
+    fn copy(&mut self, at: RawPath, target: &RawPath, r: Resolved, stack: &mut [RawPath]) {
         let consumer = self.target;
         let fail = |what: &str| {
             format!("a symlink {what} (`{target}`): {consumer} cannot take a link and a copy would be wrong; a packager must fail loudly")
@@ -404,7 +404,7 @@ impl Builder<'_, '_> {
         if kind == DiskKind::Dir {
             // The virtual path's real ancestors: the link's own parents, and the dirs copied
             // so far. A link to any of them is a directory cycle.
-            let mut ancestors: Vec<RawPath> = stack.clone();
+            let mut ancestors: Vec<RawPath> = stack.to_vec();
             if stack.is_empty() {
                 let mut c = comps(&self.world.model.join(at.as_bytes()));
                 c.pop();
@@ -436,7 +436,7 @@ impl Builder<'_, '_> {
             let mut inner = if stack.is_empty() {
                 ancestors
             } else {
-                stack.clone()
+                stack.to_vec()
             };
             inner.push(real.clone());
             let e = DiskEntry {

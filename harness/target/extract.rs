@@ -260,6 +260,9 @@ impl State {
     }
 }
 
+/// A regular file already extracted: its member, hash, size and mode.
+type FileRef = (usize, Option<[u8; 32]>, u64, u32);
+
 /// How `target`'s consumer extracts the archive whose manifest is `m`.
 pub fn extract(m: &Manifest, target: Target) -> Extraction {
     let spec = target.spec();
@@ -270,7 +273,7 @@ pub fn extract(m: &Manifest, target: Target) -> Extraction {
     let mut refusals = Vec::new();
     // Regular files by their normalized member name, for hard links (which name an archive
     // path, not a path relative to the link).
-    let mut by_name: BTreeMap<Vec<Vec<u8>>, (usize, Option<[u8; 32]>, u64, u32)> = BTreeMap::new();
+    let mut by_name: BTreeMap<Vec<Vec<u8>>, FileRef> = BTreeMap::new();
     for (i, x) in m.members.iter().enumerate() {
         let raw = x.raw_name.as_bytes();
         let mut name = raw;
