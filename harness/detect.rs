@@ -437,6 +437,13 @@ impl Tree {
     /// The archive's members as a tree (root entries dropped, hard links as files).
     pub fn from_manifest(m: &Manifest) -> Tree {
         let mut nodes = BTreeMap::new();
+        // A hard-link member has no data of its own: its size is its target's.
+        let sizes: BTreeMap<&RawPath, u64> = m
+            .members
+            .iter()
+            .filter(|x| x.kind == MemberKind::File)
+            .map(|x| (&x.path, x.size))
+            .collect();
         for x in m.members.iter().filter(|x| !x.is_root_entry()) {
             let path = RawPath::new(
                 x.path
@@ -486,7 +493,13 @@ impl Tree {
                 path,
                 TreeNode {
                     kind,
-                    size: x.size,
+                    size: match (x.kind, &x.link_target) {
+                        (MemberKind::Hardlink, Some(t)) => sizes
+                            .get(&crate::archive::normalize_name(t.as_bytes()))
+                            .copied()
+                            .unwrap_or(x.size),
+                        _ => x.size,
+                    },
                     sniffed,
                     target: x.link_target.clone(),
                     readable: true,
@@ -1242,32 +1255,54 @@ pub fn link_findings(manifest: &Manifest, target: Target) -> Vec<Finding> {
     out
 }
 
-/// `archive-mismatch`: the archive does not hold what the model dir holds.
+/// `archive-mismatch`: what `target`'s consumer extracts from the archive is not what it
+/// must get from the model dir (the contract's `fidelity`, DESIGN §2). Members the consumer
+/// refuses are left to `link-in-archive` and the other archive findings, and so is what lies
+/// under them.
 pub fn check_archive_against(
     dirs: &JobDirs,
     manifest: &Manifest,
+    target: crate::target::Target,
 ) -> Result<Vec<Finding>, DetectError> {
-    let tree = DiskTree::scan(&dirs.model_dir).map_err(|e| DetectError::Io {
+    use std::os::unix::ffi::OsStrExt;
+    let io = |e: String| DetectError::Io {
         path: dirs.model_dir.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
-    let diff = tree.diff(manifest);
+        source: std::io::Error::other(e),
+    };
+    let tree = DiskTree::scan(&dirs.model_dir).map_err(|e| io(e.to_string()))?;
+    let abs = fs::canonicalize(&dirs.model_dir).map_err(|e| io(e.to_string()))?;
+    let world = crate::target::World::model_only(&tree, Some(abs.as_os_str().as_bytes()));
+    let want = crate::target::expected(&world, target);
+    let got = crate::target::extract(manifest, target);
+    let refused: Vec<&RawPath> = got.refusals.iter().map(|r| &r.name).collect();
+    let gaps: Vec<crate::target::Gap> = crate::target::compare(&want, &got.tree)
+        .into_iter()
+        .filter(|g| !refused.iter().any(|r| g.path().starts_with(r)))
+        .collect();
     let mut out = Vec::new();
-    if !diff.is_empty() {
-        let first = diff.items[0].path().clone();
-        let lines: Vec<String> = diff
-            .items
+    if !gaps.is_empty() {
+        let first = gaps[0].path().clone();
+        let lines: Vec<String> = gaps
             .iter()
             .take(12)
-            .map(ToString::to_string)
+            .map(|g| match g {
+                crate::target::Gap::Diff(d) => d.to_string(),
+                crate::target::Gap::NotRefused { path, reason, .. } => {
+                    format!("! {path}: packed, but a packager must refuse it: {reason}")
+                }
+            })
             .collect();
         out.push(finding(
             "archive-mismatch",
             Severity::Error,
             "archive",
             Some(first),
-            format!("the archive does not match the model dir ({} difference(s)):\n{}", diff.items.len(), lines.join("\n")),
-            "re-pack from the model dir with `packtest pack`, and check that nothing changed the dir after packing",
+            format!(
+                "what {target}'s consumer extracts from the archive does not match the model dir ({} difference(s)):\n{}",
+                gaps.len(),
+                lines.join("\n")
+            ),
+            "re-pack from the model dir with `packtest pack --target T`, and check that nothing changed the dir after packing",
         ));
     }
     Ok(out)

@@ -255,6 +255,9 @@ struct SimArgs {
     /// Kill the training command after SECS seconds.
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
+    /// The deploy target: how the reference packager packs and whose rules `check` applies.
+    #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
+    target: Target,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -588,7 +591,8 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
         match &dirs {
             Some(d) => {
                 findings.extend(
-                    detect::check_archive_against(d, &m).map_err(|e| fail(Code::Usage, e))?,
+                    detect::check_archive_against(d, &m, a.target)
+                        .map_err(|e| fail(Code::Usage, e))?,
                 );
                 // Archive-only rules that the dir scan cannot see (names as stored).
                 findings.extend(detect::detect_archive(&m, &opts).into_iter().filter(|f| {
@@ -624,7 +628,10 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
 fn cmd_sim(a: SimArgs) -> Result<Code, Exit> {
     use packtest::detect::{self, JobDirs};
     use packtest::sim::{self, SimError, SimOptions};
-    let opts = framework(&a.framework)?;
+    let opts = packtest::detect::DetectOptions {
+        target: a.target,
+        ..framework(&a.framework)?
+    };
     let mut inputs = Vec::new();
     for i in &a.input {
         let (name, dir) = i.split_once('=').ok_or_else(|| {
@@ -647,7 +654,7 @@ fn cmd_sim(a: SimArgs) -> Result<Code, Exit> {
     };
     let packager: Box<dyn packtest::Packager> = match &a.packager {
         Some(cmd) => Box::new(packtest::CommandPackager::parse(cmd)?),
-        None => Box::new(ReferencePackager::new()),
+        None => Box::new(ReferencePackager::for_target(a.target)),
     };
     let job = match sim::run_job(&SimOptions {
         argv: a.command.clone(),
@@ -682,8 +689,10 @@ fn cmd_sim(a: SimArgs) -> Result<Code, Exit> {
     if packed.exit.success() && pack_job.output.is_file() {
         let (m, damaged) = read_archive_for_check(&pack_job.output, None)?;
         findings.extend(damaged);
-        findings
-            .extend(detect::check_archive_against(&dirs, &m).map_err(|e| fail(Code::Failed, e))?);
+        findings.extend(
+            detect::check_archive_against(&dirs, &m, a.target)
+                .map_err(|e| fail(Code::Failed, e))?,
+        );
         members = m
             .members
             .iter()

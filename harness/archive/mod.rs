@@ -322,6 +322,9 @@ pub struct Member {
     pub sha256: Option<[u8; 32]>,
     /// Link target, for symlinks and hard links.
     pub link_target: Option<RawPath>,
+    /// Device major and minor numbers, for character and block devices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<(u32, u32)>,
     /// The header form.
     pub form: HeaderForm,
     /// Offset of the member's header in the tar stream.

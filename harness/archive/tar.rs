@@ -479,6 +479,17 @@ impl<'a> TarParser<'a> {
                 sha256,
                 link_target: (matches!(kind, MemberKind::Symlink | MemberKind::Hardlink))
                     .then(|| RawPath::new(link)),
+                device: match kind {
+                    MemberKind::CharDevice | MemberKind::BlockDevice => {
+                        let n = |r: std::ops::Range<usize>| {
+                            parse_number(&hdr[r], "devmajor", header_offset)
+                                .ok()
+                                .and_then(|v| u32::try_from(v).ok())
+                        };
+                        n(329..337).zip(n(337..345))
+                    }
+                    _ => None,
+                },
                 form: used_form,
                 offset: header_offset,
             }));

@@ -195,7 +195,7 @@ pub enum PackError {
         source: io::Error,
     },
     /// A symlink the target's consumer cannot take and that cannot be copied.
-    #[error("`{}` is a symlink to `{}` that {problem}; {target} cannot extract links, and a copy would be wrong: {fix}", path.display(), link.display())]
+    #[error("`{}` is a symlink to `{}` that {problem}; {target} cannot extract such a link, and a copy would be wrong: {fix}", path.display(), link.display())]
     Link {
         /// The link.
         path: PathBuf,

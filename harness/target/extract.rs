@@ -63,6 +63,8 @@ pub enum VEntry {
         mode: u32,
         /// The member.
         member: usize,
+        /// Device major and minor (devices).
+        device: Option<(u32, u32)>,
     },
 }
 
@@ -133,7 +135,9 @@ impl Extraction {
 /// The mode a consumer gives a member of `kind` whose header says `mode`.
 pub fn consumer_mode(target: Target, kind: MemberKind, mode: u32) -> u32 {
     match target {
-        Target::Kserve => match kind {
+        // SageMaker hosting's extractor is closed; the SDK's own (local mode, `repack_model`)
+        // is Python's `data` filter, so its mode rules stand in for it.
+        Target::Kserve | Target::Sagemaker => match kind {
             // PEP 706 `data` filter: strip high bits and group/other write; no exec bits
             // unless the owner has one; the owner can always read and write.
             MemberKind::File | MemberKind::Hardlink => {
@@ -281,10 +285,6 @@ pub fn extract(m: &Manifest, target: Target) -> Extraction {
             name = rest;
         }
         let parts = split(name);
-        if parts.is_empty() {
-            // The root entry (`/`, `./`, `.`, ``) names the destination itself.
-            continue;
-        }
         let mut refuse = |kind: RefusalKind, message: String| {
             refusals.push(Refusal {
                 member: i,
@@ -294,6 +294,23 @@ pub fn extract(m: &Manifest, target: Target) -> Extraction {
                 message,
             });
         };
+        if parts.is_empty() {
+            // The root entry (`/`, `./`, `.`, ``) names the destination itself: fine as a
+            // directory; anything else cannot be created there (GNU tar: "Cannot open: File
+            // exists"; Python: IsADirectoryError).
+            if x.kind != MemberKind::Dir && target != Target::Sagemaker
+                || !matches!(
+                    x.kind,
+                    MemberKind::Dir | MemberKind::Symlink | MemberKind::Hardlink
+                )
+            {
+                refuse(
+                    RefusalKind::Conflict,
+                    format!("a {} member names the destination itself", x.kind.name()),
+                );
+            }
+            continue;
+        }
         let has_dotdot = parts.iter().any(|c| c == b"..");
         if has_dotdot && target != Target::Kserve {
             refuse(
@@ -420,8 +437,9 @@ pub fn extract(m: &Manifest, target: Target) -> Extraction {
                     );
                 }
                 Some(_) => {
-                    if target == Target::Kserve {
-                        // os.mkdir raises FileExistsError, which tarfile ignores.
+                    if target != Target::Posix {
+                        // os.mkdir raises FileExistsError, which tarfile ignores (KServe, and the
+                        // SDK's extractor that stands in for SageMaker hosting).
                         continue;
                     }
                     st.clear(&path);
@@ -520,6 +538,20 @@ pub fn extract(m: &Manifest, target: Target) -> Extraction {
                 );
                 by_name.insert(at.clone(), (member, sha256, size, mode));
             }
+            MemberKind::Symlink
+                if x.link_target
+                    .as_ref()
+                    .is_none_or(|t| t.as_bytes().is_empty()) =>
+            {
+                // An empty target cannot be created: Python's tarfile skips the member without
+                // a word; GNU tar fails on it.
+                if target != Target::Kserve {
+                    refuse(
+                        RefusalKind::LinkTarget,
+                        "Cannot create symlink: the target is empty".into(),
+                    );
+                }
+            }
             MemberKind::Symlink => {
                 if matches!(existing, Some(VEntry::Dir { .. })) {
                     refuse(
@@ -549,6 +581,7 @@ pub fn extract(m: &Manifest, target: Target) -> Extraction {
                         kind: x.kind,
                         mode,
                         member: i,
+                        device: x.device,
                     },
                 );
             }
@@ -578,6 +611,7 @@ mod tests {
             size: if kind == MemberKind::File { 1 } else { 0 },
             sha256: (kind == MemberKind::File).then_some([name.len() as u8; 32]),
             link_target: link.map(RawPath::from),
+            device: None,
             form: HeaderForm::Gnu,
             offset: 0,
         }
@@ -661,5 +695,6 @@ mod tests {
         assert_eq!(consumer_mode(Target::Kserve, File, 0o011), 0o600);
         assert_eq!(consumer_mode(Target::Kserve, File, 0o777), 0o755);
         assert_eq!(consumer_mode(Target::Posix, File, 0o4755), 0o4755);
+        assert_eq!(consumer_mode(Target::Sagemaker, File, 0o4755), 0o755);
     }
 }

@@ -157,23 +157,25 @@ fn under(dest: &Path, p: &RawPath) -> PathBuf {
     dest.join(p.as_path())
 }
 
-fn mknod(path: &Path, kind: MemberKind, mode: u32) -> io::Result<()> {
+fn mknod(path: &Path, kind: MemberKind, mode: u32, device: Option<(u32, u32)>) -> io::Result<()> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
     let perm = (mode & 0o7777) as libc::mode_t;
+    let (major, minor) = device.unwrap_or((0, 0));
+    let dev = libc::makedev(major, minor);
     // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
     let rc = unsafe {
         match kind {
             MemberKind::Fifo => libc::mkfifo(c.as_ptr(), perm),
-            MemberKind::CharDevice => libc::mknod(c.as_ptr(), libc::S_IFCHR | perm, 0),
-            _ => libc::mknod(c.as_ptr(), libc::S_IFBLK | perm, 0),
+            MemberKind::CharDevice => libc::mknod(c.as_ptr(), libc::S_IFCHR | perm, dev),
+            _ => libc::mknod(c.as_ptr(), libc::S_IFBLK | perm, dev),
         }
     };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
     }
+    // The umask applied at creation; the consumer (root GNU tar) sets the mode exactly.
+    fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o7777))
 }
 
 /// Extracts `archive` into `dest` as `target`'s consumer would.
@@ -300,19 +302,13 @@ pub fn unpack(
     if let Some(e) = first_err {
         return Err(e);
     }
+    // Several paths with one member's bytes are hard links (only a hard-link member names
+    // another member's data), and every extractor links them.
     for paths in by_member.values() {
         let src = under(dest, paths[0]);
         for p in &paths[1..] {
             let at = under(dest, p);
-            let mut from = fs::File::open(&src).map_err(write("open", &src))?;
-            let mut to = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .mode(0o600)
-                .open(&at)
-                .map_err(write("create", &at))?;
-            io::copy(&mut from, &mut to).map_err(write("write", &at))?;
+            fs::hard_link(&src, &at).map_err(write("hard link", &at))?;
         }
         report.files += paths.len() as u64;
     }
@@ -333,9 +329,11 @@ pub fn unpack(
                 fs::set_permissions(&at, fs::Permissions::from_mode(*mode & 0o7777))
                     .map_err(write("set the mode of", &at))?;
             }
-            VEntry::Special { kind, mode, .. } => {
+            VEntry::Special {
+                kind, mode, device, ..
+            } => {
                 let at = under(dest, p);
-                mknod(&at, *kind, *mode).map_err(write("create the special file", &at))?;
+                mknod(&at, *kind, *mode, *device).map_err(write("create the special file", &at))?;
                 report.specials += 1;
             }
             _ => {}
