@@ -691,7 +691,7 @@ fn check_fidelity(
         Property::Fidelity,
         Some(path),
         format!(
-            "what {}'s consumer extracts to equal the model dir (DESIGN §2 expected tree)",
+            "what {}'s consumer extracts to equal the model dir (`packtest contract`)",
             expected.target
         ),
         format!("{} difference(s)", items.len()),

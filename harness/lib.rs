@@ -2,8 +2,10 @@
 //!
 //! A packager turns a training job's model directory (`/opt/ml/model`) into `model.tar.gz`.
 //! packtest generates job layouts ([`layout`]), runs a packager on them ([`packager`]), reads
-//! the archive without extracting it ([`archive`]), and checks the packager contract.
-//! The contract lives in `DESIGN.md` §2.
+//! the archive without extracting it ([`archive`]), and checks the packager contract
+//! ([`contract`]) the way the archive's consumer will unpack it ([`target`]: SageMaker hosting
+//! by default, GNU tar, or KServe). `packtest contract` prints the contract;
+//! [`target::contract_text`] renders it.
 
 mod api;
 pub mod archive;

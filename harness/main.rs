@@ -491,7 +491,13 @@ fn cmd_scenarios(dir: &Path, action: ScenariosAction) -> Result<Code, Exit> {
                     s.expect.codes.join(", ")
                 }
             );
-            println!("reference packager: {:?}", s.expect.reference_packager);
+            for t in Target::ALL {
+                let e = s.expect.targets.get(t);
+                println!(
+                    "{t}: reference packager {:?}; a typical archive {:?}: {}",
+                    e.reference_packager, e.typical_archive, e.consumer
+                );
+            }
             println!("fix: {}", s.fix);
             for src in &s.sources {
                 println!("source: {src}");
