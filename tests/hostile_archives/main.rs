@@ -289,9 +289,45 @@ fn every_case_gives_its_expected_outcome_from_packtest_inspect() {
 
 /// The findings `check --archive` must give: the tree rules of the case, `archive-damaged` for
 /// a framing error, and `unsafe-member-name` for any unsafe member that the tree rules do not
-/// already report (escaping symlinks are `symlink-escape`, devices `special-file`).
+/// already report (escaping symlinks are `symlink-escape`, devices `special-file`); for the
+/// default target, `link-in-archive` for any symlink or hard-link member (SageMaker hosting
+/// cannot extract one), and `no-model-file` when the archive holds files but none with a name
+/// a framework loads (none of the hostile cases' payloads is named like a model).
 fn expected_check_codes(c: &Case, m: &Manifest) -> BTreeSet<&'static str> {
+    use packtest::archive::MemberKind;
     let mut codes: BTreeSet<&'static str> = c.tree.iter().copied().collect();
+    let members = || m.members.iter().filter(|x| !x.is_root_entry());
+    if members().any(|x| matches!(x.kind, MemberKind::Symlink | MemberKind::Hardlink)) {
+        codes.insert("link-in-archive");
+    }
+    let model_like = |n: &[u8]| {
+        [
+            &b".bin"[..],
+            b".pt",
+            b".pth",
+            b".safetensors",
+            b".onnx",
+            b".h5",
+            b".pkl",
+            b".joblib",
+        ]
+        .iter()
+        .any(|e| n.ends_with(e))
+    };
+    let files: Vec<_> = members()
+        .filter(|x| {
+            matches!(
+                x.kind,
+                MemberKind::File | MemberKind::Hardlink | MemberKind::Other(_)
+            )
+        })
+        .collect();
+    if !files.is_empty()
+        && !codes.contains("empty-model-dir")
+        && !files.iter().any(|x| model_like(x.path.file_name()))
+    {
+        codes.insert("no-model-file");
+    }
     if c.expect.error.is_some() {
         codes.insert("archive-damaged");
     }
