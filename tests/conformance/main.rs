@@ -10,7 +10,7 @@
 //! (`conformance_<row>_<target>`) lists the broken properties of each profile with the minimal
 //! layout that shows each one, so a tool upgrade that changes behaviour shows up as a diff.
 //! A row whose tool is missing FAILS with the install hint: a matrix with holes is not a
-//! matrix. `.ci/run` installs everything.
+//! matrix. `tests/setup.sh` installs everything.
 //!
 //! The whole matrix, with the table printed: `cargo test --test conformance -- --nocapture`.
 
@@ -76,7 +76,7 @@ fn row(name: &str, target: Target) -> Result<(Box<dyn Packager>, u64, u32), Stri
             None => Ok(()),
         }
     };
-    let apt = "apt-get install tar gzip libarchive-tools python3 (.ci/run installs them)";
+    let apt = "apt-get install tar gzip libarchive-tools python3 (tests/setup.sh installs them)";
     match name {
         // `packtest pack --target T` for the target the row is judged by.
         "reference" => Ok((Box::new(ReferencePackager::for_target(target)), 30, 24)),

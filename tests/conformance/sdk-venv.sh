@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates target/sdk-venv with the real SageMaker Python SDK, pinned, for the conformance
-# suite's `sagemaker-sdk` row. Idempotent; .ci/run calls it.
+# suite's `sagemaker-sdk` row. Idempotent; tests/setup.sh calls it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=target/sdk-venv

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates target/kserve-venv with the real KServe storage initializer (`kserve-storage` from
 # PyPI, pinned, with its deps: boto3, google-cloud-storage, azure-*), for the consumer
-# conformance matrix's `kserve` consumer (tests/consumers). Idempotent; .ci/run calls it.
+# conformance matrix's `kserve` consumer (tests/consumers). Idempotent; tests/setup.sh calls it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=target/kserve-venv

@@ -12,7 +12,7 @@
 //! - `kserve`: `kserve-storage`'s `Storage._unpack_archive_file`, from the venv
 //!   `tests/consumers/kserve-venv.sh` makes (target/kserve-venv, or `PACKTEST_KSERVE_PYTHON`).
 //!
-//! A missing consumer FAILS the test with the install script's name; `.ci/run` installs all.
+//! A missing consumer FAILS the test with the install script's name; `tests/setup.sh` installs all.
 //!
 //! The corpus, built in a temp dir: every scenario of `scenarios/` packed by the reference
 //! packager (`packtest pack --target posix`, links stored as links, and `--target sagemaker`)
@@ -469,9 +469,9 @@ impl Consumer {
     /// What installs it.
     fn install(self) -> &'static str {
         match self {
-            Consumer::GnuTar => ".ci/run (apt package `tar`)",
-            Consumer::Bsdtar => ".ci/run (apt package `libarchive-tools`)",
-            Consumer::PyData => ".ci/run (apt package `python3`)",
+            Consumer::GnuTar => "tests/setup.sh (apt package `tar`)",
+            Consumer::Bsdtar => "tests/setup.sh (apt package `libarchive-tools`)",
+            Consumer::PyData => "tests/setup.sh (apt package `python3`)",
             Consumer::SmSdk => "tests/conformance/sdk-venv.sh",
             Consumer::Kserve => "tests/consumers/kserve-venv.sh",
         }
