@@ -432,3 +432,29 @@ fn a_layout_too_big_for_the_disk_is_refused_with_exit_2_and_nothing_written() {
         .stderr(predicate::str::contains("free"));
     assert!(!dir.exists());
 }
+
+/// The archive gets `0666 & !umask`, as `tar -czf` gives, not the temp file's 0600.
+#[test]
+fn the_archive_mode_follows_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let m = t.path().join("model");
+    fs::create_dir_all(&m).unwrap();
+    fs::write(m.join("model.pt"), b"PK\x03\x04weights").unwrap();
+    for (umask, want) in [("022", 0o644), ("027", 0o640), ("077", 0o600)] {
+        let out = t.path().join(format!("m-{umask}.tar.gz"));
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {umask} && exec \"$0\" pack \"$1\" -o \"$2\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_packtest"))
+            .arg(&m)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let mode = fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "umask {umask}: mode {mode:o}");
+    }
+}

@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -311,6 +311,20 @@ fn unwrap_io(e: io::Error, output: &Path) -> PackError {
     }
 }
 
+/// The process umask, read without changing it (`umask(2)` can only be read by setting it,
+/// which would race with other threads creating files): the `Umask:` line of
+/// `/proc/self/status` (Linux 4.7+), else the common 022.
+fn process_umask() -> u32 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
 /// The normalized mode: readable by others, exec bits kept exactly, nothing else (no
 /// setuid/setgid/sticky, no group or other write), so a server running as any user can load
 /// the model and a mode says nothing about the umask it was written under.
@@ -467,6 +481,13 @@ impl ReferencePackager {
         let sink = builder.into_inner().map_err(|e| unwrap_io(e, output))?;
         let (file, gz_stats) = sink.finish().map_err(write_err)?;
         stats.gzip = gz_stats;
+        // The temp file is 0600; the archive gets what any other tool gives (`0666 & !umask`),
+        // so a teammate or an upload agent running as another user can read it.
+        fs::set_permissions(
+            temp.path(),
+            fs::Permissions::from_mode(0o666 & !process_umask()),
+        )
+        .map_err(write_err)?;
         file.sync_all().map_err(write_err)?;
         stats.bytes_out = file.metadata().map_err(write_err)?.len();
         partial
