@@ -3,6 +3,9 @@
 //! Runs whichever of the two is installed, and says so when one is missing; `.ci/run` makes
 //! sure both are there, so CI runs both.
 
+#[path = "common/unavailable.rs"]
+mod unavailable;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -100,7 +103,7 @@ fn have(cmd: &str) -> bool {
 #[test]
 fn gnu_tar_lists_and_extracts_the_same_entries() {
     if !have("tar") {
-        eprintln!("skipped: GNU tar is not installed (.ci/run installs it)");
+        unavailable::unavailable("the GNU tar comparison", "GNU tar is not installed");
         return;
     }
     let (t, sb, out) = packed();
@@ -135,7 +138,7 @@ fn gnu_tar_lists_and_extracts_the_same_entries() {
 #[test]
 fn python_tarfile_reads_the_same_entries_and_bytes() {
     if !have("python3") {
-        eprintln!("skipped: python3 is not installed (.ci/run installs it)");
+        unavailable::unavailable("the Python tarfile comparison", "python3 is not installed");
         return;
     }
     let (_t, _sb, out) = packed();
@@ -179,7 +182,7 @@ fn igzip_and_gzip_accept_the_reference_output() {
     let (_t, _sb, out) = packed();
     for (tool, args) in [("gzip", vec!["-t"]), ("igzip", vec!["-d", "-c"])] {
         if !have(tool) {
-            eprintln!("skipped {tool}: not installed (.ci/run installs gzip and isal)");
+            unavailable::unavailable(&format!("the {tool} check"), "not installed");
             continue;
         }
         let o = Command::new(tool).args(&args).arg(&out).output().unwrap();

@@ -12,6 +12,8 @@
 mod blocks;
 mod cases;
 mod run;
+#[path = "../common/unavailable.rs"]
+mod unavailable;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;

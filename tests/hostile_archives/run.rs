@@ -83,6 +83,10 @@ pub fn run_limited(
             .arg(packtest_bin());
         c
     } else {
+        crate::unavailable::unavailable(
+            "the peak-RSS bound of the hostile-archive cases",
+            "/usr/bin/time is missing",
+        );
         Command::new(packtest_bin())
     };
     cmd.args(args)

@@ -18,6 +18,9 @@ mod cases;
 mod dynamic;
 mod support;
 
+#[path = "../common/unavailable.rs"]
+mod unavailable;
+
 use std::time::Duration;
 
 use packtest::target::Target;
@@ -88,7 +91,7 @@ fn every_case_keeps_the_invariants_through_packtest_pack() {
         }
         if c.as_nobody {
             if let Err(why) = nobody_available() {
-                eprintln!("SKIP {}: {why}", c.name);
+                unavailable::unavailable(c.name, &why);
                 continue;
             }
         }

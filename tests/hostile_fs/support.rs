@@ -49,7 +49,7 @@ pub fn prepare(c: &Case) -> Option<Fixture> {
     if let Some(extra) = c.extra {
         if let Err(e) = extra(&sandbox) {
             if e.kind() == std::io::ErrorKind::Unsupported {
-                eprintln!("SKIP {}: {e}", c.name);
+                crate::unavailable::unavailable(c.name, &e.to_string());
                 return None;
             }
             panic!("{}: cannot build the hostile part: {e}", c.name);
