@@ -52,7 +52,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::archive::{DiskTree, Manifest, MemberKind};
+use crate::archive::{Manifest, MemberKind};
 use crate::layout::{RawPath, Root, Sandbox};
 use crate::target::{LinkRule, Target};
 
@@ -1264,18 +1264,14 @@ pub fn check_archive_against(
     manifest: &Manifest,
     target: crate::target::Target,
 ) -> Result<Vec<Finding>, DetectError> {
-    use std::os::unix::ffi::OsStrExt;
-    let io = |e: String| DetectError::Io {
-        path: dirs.model_dir.clone(),
-        source: std::io::Error::other(e),
-    };
-    let tree = DiskTree::scan(&dirs.model_dir).map_err(|e| io(e.to_string()))?;
-    let abs = fs::canonicalize(&dirs.model_dir).map_err(|e| io(e.to_string()))?;
-    let world = crate::target::World::model_only(&tree, Some(abs.as_os_str().as_bytes()));
-    let want = crate::target::expected(&world, target);
-    let got = crate::target::extract(manifest, target);
+    let (got, gaps) = crate::target::judge_dir(&dirs.model_dir, manifest, target).map_err(|e| {
+        DetectError::Io {
+            path: dirs.model_dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    })?;
     let refused: Vec<&RawPath> = got.refusals.iter().map(|r| &r.name).collect();
-    let gaps: Vec<crate::target::Gap> = crate::target::compare(&want, &got.tree)
+    let gaps: Vec<crate::target::Gap> = gaps
         .into_iter()
         .filter(|g| !refused.iter().any(|r| g.path().starts_with(r)))
         .collect();

@@ -15,7 +15,7 @@
 //! kernel would; for `check` on a bare dir it is the model dir alone. Resolution follows
 //! symlinks component by component, as `realpath` does, with at most 40 hops.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::archive::{DiskEntry, DiskKind, DiskTree};
 use crate::layout::RawPath;
@@ -65,6 +65,18 @@ pub enum Want {
         /// Why, and what a packager should do.
         reason: String,
     },
+}
+
+impl Want {
+    /// The regular file `e` on disk, copied through the link `via` if any.
+    fn file(e: &DiskEntry, via: Option<RawPath>) -> Want {
+        Want::File {
+            sha256: e.sha256,
+            size: e.size,
+            mode: e.mode,
+            via,
+        }
+    }
 }
 
 /// The expected tree of one target.
@@ -290,15 +302,7 @@ impl Builder<'_, '_> {
         let spec = self.target.spec();
         match e.kind {
             DiskKind::File => {
-                self.tree.insert(
-                    at,
-                    Want::File {
-                        sha256: e.sha256,
-                        size: e.size,
-                        mode: e.mode,
-                        via: None,
-                    },
-                );
+                self.tree.insert(at, Want::file(e, None));
             }
             DiskKind::Dir => {
                 self.tree.insert(at.clone(), Want::Dir { mode: e.mode });
@@ -454,15 +458,7 @@ impl Builder<'_, '_> {
         };
         match e.kind {
             DiskKind::File => {
-                self.tree.insert(
-                    at,
-                    Want::File {
-                        sha256: e.sha256,
-                        size: e.size,
-                        mode: e.mode,
-                        via: Some(target.clone()),
-                    },
-                );
+                self.tree.insert(at, Want::file(e, Some(target.clone())));
             }
             DiskKind::Socket => self.may_refuse.push((
                 at,
@@ -490,27 +486,19 @@ pub fn expected(world: &World<'_>, target: Target) -> Expected {
         may_refuse: Vec::new(),
         expanded: 0,
     };
-    let model = world.model.clone();
-    let inside: Vec<(RawPath, RawPath, &DiskEntry)> = world
-        .entries
-        .iter()
-        .filter_map(|(p, e)| {
-            let rel = world.model_rel(p)?;
-            (!rel.as_bytes().is_empty()).then(|| (rel, p.clone(), e))
-        })
-        .collect();
-    let _ = model;
-    for (rel, real, e) in inside {
-        // Anything under a path that a dereferenced link already produced keeps the copy:
-        // on disk, nothing lies under a symlink, so this only guards odd inputs.
-        b.object(rel, &real, e, &mut Vec::new());
+    for (real, e) in world.entries {
+        match world.model_rel(real) {
+            Some(rel) if !rel.as_bytes().is_empty() => b.object(rel, real, e, &mut Vec::new()),
+            _ => {}
+        }
     }
-    let mut may: BTreeSet<(RawPath, String)> = BTreeSet::new();
-    may.extend(b.may_refuse);
+    let mut may_refuse = b.may_refuse;
+    may_refuse.sort();
+    may_refuse.dedup();
     Expected {
         target,
         tree: b.tree,
-        may_refuse: may.into_iter().collect(),
+        may_refuse,
     }
 }
 

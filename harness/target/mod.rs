@@ -199,6 +199,25 @@ impl FromStr for Target {
     }
 }
 
+/// What `target`'s consumer makes of `manifest`, and how that falls short of the tree it must
+/// get from `model_dir` (scanned alone: links resolve inside it). For `check --model-dir
+/// --archive` and tests; the runner resolves links in the whole sandbox instead
+/// ([`crate::contract::expected_for`]).
+pub fn judge_dir(
+    model_dir: &std::path::Path,
+    manifest: &crate::archive::Manifest,
+    target: Target,
+) -> Result<(Extraction, Vec<Gap>), crate::layout::SandboxError> {
+    use std::os::unix::ffi::OsStrExt;
+    let tree = crate::archive::DiskTree::scan(model_dir)?;
+    let abs = std::fs::canonicalize(model_dir).unwrap_or_else(|_| model_dir.to_owned());
+    let world = World::model_only(&tree, Some(abs.as_os_str().as_bytes()));
+    let want = expected(&world, target);
+    let got = extract(manifest, target);
+    let gaps = compare(&want, &got.tree);
+    Ok((got, gaps))
+}
+
 /// One row of the expected-tree table: what a model-dir object must become, per target.
 fn expect_row(t: Target, what: &str) -> &'static str {
     let s = t.spec();

@@ -49,14 +49,14 @@
 //! `CONSUMERS_KEEP=1` keeps the corpus and every output dir (`index.txt` maps run numbers to
 //! archive ids).
 
-#[path = "../common/unavailable.rs"]
-mod unavailable;
 #[allow(dead_code)]
 #[path = "../hostile_archives/blocks.rs"]
 mod blocks;
 #[allow(dead_code)]
 #[path = "../hostile_archives/cases.rs"]
 mod cases;
+#[path = "../common/unavailable.rs"]
+mod unavailable;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
