@@ -34,9 +34,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::archive::{
-    ArchiveError, Compression, DiffItem, DiskKind, DiskTree, Limits, Manifest, MemberKind,
-};
+use crate::archive::{ArchiveError, Compression, DiffItem, DiskTree, Limits, Manifest, MemberKind};
 use crate::layout::{Digest, Node, RawPath, Sandbox};
 use crate::packager::{Exit, PackOutcome};
 use crate::target::extract::RefusalKind;
@@ -622,13 +620,6 @@ fn check_member_types(ex: &Extraction, out: &mut Vec<Violation>) -> BTreeSet<Raw
     blamed
 }
 
-fn special(k: DiskKind) -> bool {
-    matches!(
-        k,
-        DiskKind::Fifo | DiskKind::CharDevice | DiskKind::BlockDevice
-    )
-}
-
 fn check_fidelity(
     expected: &Expected,
     ex: &Extraction,
@@ -652,7 +643,7 @@ fn check_fidelity(
                     None => "the packager succeeded and silently left it out".to_string(),
                     Some(f) => format!("the packager succeeded and stored a {f}"),
                 };
-                let prop = if special(kind) {
+                let prop = if kind.is_special() {
                     Property::SpecialFiles
                 } else {
                     Property::Fidelity
@@ -664,7 +655,7 @@ fn check_fidelity(
                     found,
                 ));
             }
-            Gap::Diff(DiffItem::Missing { path, kind }) if special(kind) => out.push(v(
+            Gap::Diff(DiffItem::Missing { path, kind }) if kind.is_special() => out.push(v(
                 Property::SpecialFiles,
                 Some(path),
                 format!("the {kind:?} stored as its type, or a loud failure"),
@@ -674,7 +665,7 @@ fn check_fidelity(
                 path,
                 expected,
                 found,
-            }) if special(expected) => out.push(v(
+            }) if expected.is_special() => out.push(v(
                 Property::SpecialFiles,
                 Some(path),
                 format!("the {expected:?} stored as its type"),

@@ -35,6 +35,14 @@ pub enum DiskKind {
 }
 
 impl DiskKind {
+    /// A FIFO or a device: never read, stored as its type or refused.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            DiskKind::Fifo | DiskKind::CharDevice | DiskKind::BlockDevice
+        )
+    }
+
     /// The archive member kind this disk kind should become.
     pub fn member_kind(self) -> Option<MemberKind> {
         match self {

@@ -265,13 +265,6 @@ impl<'a> World<'a> {
     }
 }
 
-fn special(kind: DiskKind) -> bool {
-    matches!(
-        kind,
-        DiskKind::Fifo | DiskKind::CharDevice | DiskKind::BlockDevice
-    )
-}
-
 fn kind_name(kind: DiskKind) -> &'static str {
     match kind {
         DiskKind::File => "regular file",
@@ -464,7 +457,7 @@ impl Builder<'_, '_> {
                 at,
                 "a symlink to a socket, which no archive can hold".into(),
             )),
-            k if special(k) => self.refuse(
+            k if k.is_special() => self.refuse(
                 at,
                 DiskKind::Symlink,
                 format!(
