@@ -19,11 +19,13 @@ use std::time::Duration;
 use proptest::strategy::{SBoxedStrategy, Strategy};
 
 use crate::archive::Manifest;
+use crate::layout::NamedLayout;
 use crate::layout::{Layout, Sandbox};
+use crate::outcome::RunReport;
 use crate::packager::Packager;
 use crate::replay::ReplayError;
 use crate::report::{self, TextOptions};
-use crate::runner::{self, ExtraProperty, NamedLayout, RunConfig, RunError, RunReport};
+use crate::runner::{self, ExtraProperty, RunConfig, RunError};
 
 /// A configured property-test run of one packager.
 pub struct Harness<P> {
@@ -132,8 +134,9 @@ impl<P: Packager> Harness<P> {
 
     /// Adds every saved failure and scenario file in `dir`.
     pub fn scenarios_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, ReplayError> {
-        let loaded = crate::replay::load_dir(dir.as_ref(), &crate::scenario::load_for_runner)?;
+        let loaded = crate::replay::load_dir(dir.as_ref())?;
         self.scenarios.extend(loaded);
+        self.config.scenario_dirs.push(dir.as_ref().to_owned());
         Ok(self)
     }
 
@@ -151,7 +154,12 @@ impl<P: Packager> Harness<P> {
     }
 
     /// Runs everything.
-    pub fn run(self) -> HarnessOutcome {
+    pub fn run(mut self) -> HarnessOutcome {
+        // libtest names each test's thread after the test: the replay command reruns it.
+        self.config.test = std::thread::current()
+            .name()
+            .filter(|n| *n != "main")
+            .map(str::to_owned);
         let result = runner::run(
             &self.packager,
             &self.strategy,

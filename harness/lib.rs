@@ -12,6 +12,7 @@ pub mod archive;
 pub mod contract;
 pub mod detect;
 pub mod layout;
+pub mod outcome;
 pub mod packager;
 pub mod replay;
 pub mod report;

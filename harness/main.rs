@@ -171,7 +171,7 @@ struct RunArgs {
     save_failures: Option<PathBuf>,
     /// Run shard K of N (counted from 1): case i runs in shard i % N + 1.
     #[arg(long, value_name = "K/N")]
-    partition: Option<packtest::runner::Partition>,
+    partition: Option<packtest::outcome::Partition>,
     /// Do not shrink failures.
     #[arg(long)]
     no_shrink: bool,
@@ -527,18 +527,8 @@ fn cmd_scenarios(dir: &Path, action: ScenariosAction) -> Result<Code, Exit> {
 fn cmd_materialize(file: &Path, dir: &Path) -> Result<Code, Exit> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read `{}`", file.display()))?;
-    let layout = if text.contains("[failure]") {
-        packtest::replay::SavedFailure::from_toml(&text)
-            .map(|(_, l)| l)
-            .map_err(|e| anyhow::anyhow!("`{}`: {e}", file.display()))?
-    } else if text.contains("[layout]") {
-        packtest::scenario::load_for_runner(file, &text)
-            .map(|n| n.layout)
-            .map_err(|e| anyhow::anyhow!(e))?
-    } else {
-        packtest::layout::Layout::from_toml(&text)
-            .map_err(|e| anyhow::anyhow!("`{}`: {e}", file.display()))?
-    };
+    let (_, named) = packtest::replay::load_file(file, &text).map_err(|e| anyhow::anyhow!(e))?;
+    let layout = named.layout;
     let sb = packtest::Sandbox::materialize_at(dir, &layout)?;
     println!("{}", sb.model_dir().display());
     eprintln!(
@@ -785,10 +775,7 @@ fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
     });
     let mut scenarios = Vec::new();
     for dir in &a.scenarios {
-        scenarios.extend(packtest::replay::load_dir(
-            dir,
-            &packtest::scenario::load_for_runner,
-        )?);
+        scenarios.extend(packtest::replay::load_dir(dir)?);
     }
     let cfg = RunConfig {
         cases: a.cases,
@@ -800,6 +787,7 @@ fn cmd_run(a: RunArgs) -> Result<Code, Exit> {
         partition: a.partition,
         shrink: !a.no_shrink,
         save_failures: a.save_failures.clone(),
+        scenario_dirs: a.scenarios.clone(),
         ..RunConfig::default()
     };
     let _ = ctrlc::set_handler(runner::cancel);

@@ -1,87 +1,20 @@
-//! Saved failures: the shrunk layout of a failing case, written as TOML that replays.
+//! Loading what a run replays: saved failures ([`crate::outcome::SavedFailure`]) and
+//! scenarios ([`crate::scenario`]) from a directory, and any layout-bearing TOML file.
 //!
-//! A saved failure is a file like proptest's persistence files (style anchor 12), but it
-//! stores the shrunk **value**, not only the seed: a seed stops reproducing when a strategy
-//! changes, a layout does not. The file is meant to be checked in;
-//! `packtest run --scenarios DIR` replays every file in `DIR`.
-//!
-//! ```toml
-//! # packtest saved failure: check this file in; `packtest run --scenarios DIR` replays it.
-//! [failure]
-//! case = "case-17"
-//! seed = 42
-//! packager = "tar -czf {output} -C {model_dir} ."
-//! target = "sagemaker"
-//! properties = ["fidelity"]
-//! message = "[fidelity] `empty`: expected …; found …"
-//!
-//! [layout]
-//! labels = ["empty-dir"]
-//! [[layout.entry]]
-//! root = "model"
-//! path = "empty"
-//! kind = "dir"
-//! mode = "0755"
-//! ```
+//! A file's kind is read from its parsed top-level tables ([`FileKind`]), never from its text.
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::contract::Violation;
-use crate::layout::{Layout, LayoutToml, LayoutTomlError};
-use crate::runner::NamedLayout;
-
-/// Where a failure came from.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct FailureInfo {
-    /// The case name.
-    pub case: String,
-    /// The run seed.
-    pub seed: u64,
-    /// The packager that failed.
-    pub packager: String,
-    /// The deploy target it was judged for (absent in files from before targets existed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// The broken property ids.
-    pub properties: Vec<String>,
-    /// The first violation, as text.
-    pub message: String,
-}
-
-/// A saved failure file.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SavedFailure {
-    /// Where it came from.
-    pub failure: FailureInfo,
-    /// The shrunk layout.
-    pub layout: LayoutToml,
-}
+use crate::layout::{Layout, NamedLayout};
+use crate::outcome::SavedFailure;
+use crate::scenario::{self, ScenarioError};
 
 /// Why a replay directory could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// The directory cannot be read.
-    #[error("cannot read the scenario dir `{}`: {source}", path.display())]
-    Dir {
-        /// The dir.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file cannot be read.
-    #[error("cannot read `{}`: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The directory or a file in it cannot be read.
+    #[error(transparent)]
+    Io(#[from] ScenarioError),
     /// A file is not a valid saved failure or scenario.
     #[error("`{}` is not a valid scenario or saved failure: {message}", path.display())]
     Invalid {
@@ -98,61 +31,57 @@ pub enum ReplayError {
     },
 }
 
-impl SavedFailure {
-    /// Builds the record for a shrunk failure.
-    pub fn new(
-        case: &str,
-        seed: u64,
-        packager: &str,
-        target: crate::target::Target,
-        violations: &[Violation],
-        layout: &Layout,
-    ) -> Self {
-        let mut properties: Vec<String> = violations
-            .iter()
-            .map(|v| v.property.id().to_owned())
-            .collect();
-        properties.dedup();
-        SavedFailure {
-            failure: FailureInfo {
-                case: case.to_owned(),
-                seed,
-                packager: packager.to_owned(),
-                target: Some(target.id().to_owned()),
-                properties,
-                message: violations
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-            },
-            layout: LayoutToml::from(layout),
-        }
-    }
+/// What a layout-bearing TOML file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A saved failure: it has a `[failure]` table.
+    SavedFailure,
+    /// A scenario: it has a `[layout]` table (and no `[failure]`).
+    Scenario,
+    /// A bare layout (`labels` and `[[entry]]` at the top level).
+    Layout,
+}
 
-    /// The file text, with its header comment.
-    pub fn to_toml(&self) -> String {
-        let body = toml::to_string(self).unwrap_or_default();
-        format!("# packtest saved failure: check this file in; `packtest run --scenarios DIR` replays it.\n{body}")
-    }
-
-    /// Parses a saved failure.
-    pub fn from_toml(text: &str) -> Result<(SavedFailure, Layout), String> {
-        let s: SavedFailure = toml::from_str(text).map_err(|e| e.to_string())?;
-        let l = Layout::try_from(&s.layout).map_err(|e: LayoutTomlError| e.to_string())?;
-        Ok((s, l))
+impl FileKind {
+    /// Reads the kind from the file's top-level tables; `Err` when it is not TOML.
+    pub fn of(text: &str) -> Result<FileKind, String> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        Ok(if table.contains_key("failure") {
+            FileKind::SavedFailure
+        } else if table.contains_key("layout") {
+            FileKind::Scenario
+        } else {
+            FileKind::Layout
+        })
     }
 }
 
-/// Loads every `.toml` in `dir` as a saved failure (it has a `[failure]` table) or else
-/// through `fallback` (the scenario library's strict loader). Files are returned sorted by name.
-pub fn load_dir(
-    dir: &Path,
-    fallback: &dyn Fn(&Path, &str) -> Result<NamedLayout, String>,
-) -> Result<Vec<NamedLayout>, ReplayError> {
-    let paths = crate::scenario::toml_files(dir).map_err(|source| ReplayError::Dir {
-        path: dir.to_owned(),
-        source,
-    })?;
+/// The layout of one file of any [`FileKind`], named as the runner names it
+/// (`saved:<stem>`, `scenario:<id>`, or the file stem for a bare layout). `Err` says what is
+/// wrong, naming the file.
+pub fn load_file(path: &Path, text: &str) -> Result<(FileKind, NamedLayout), String> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let named = |id: String, layout: Layout| NamedLayout { id, layout };
+    let kind = FileKind::of(text).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let layout = match kind {
+        FileKind::SavedFailure => SavedFailure::from_toml(text)
+            .map(|(_, l)| named(format!("saved:{stem}"), l))
+            .map_err(|e| format!("`{}`: {e}", path.display()))?,
+        FileKind::Scenario => scenario::load_for_runner(path, text)?,
+        FileKind::Layout => Layout::from_toml(text)
+            .map(|l| named(stem, l))
+            .map_err(|e| format!("`{}`: {e}", path.display()))?,
+    };
+    Ok((kind, layout))
+}
+
+/// Loads every `.toml` in `dir` as a saved failure (it has a `[failure]` table) or else as a
+/// scenario, strictly validated. Files are returned sorted by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<NamedLayout>, ReplayError> {
+    let paths = scenario::toml_files(dir)?;
     if paths.is_empty() {
         return Err(ReplayError::Empty {
             path: dir.to_owned(),
@@ -160,31 +89,18 @@ pub fn load_dir(
     }
     let mut out = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| ReplayError::Read {
+        let text = scenario::read_file(&path)?;
+        let invalid = |message: String| ReplayError::Invalid {
             path: path.clone(),
-            source,
-        })?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if text.contains("[failure]") {
-            let (_, layout) =
-                SavedFailure::from_toml(&text).map_err(|message| ReplayError::Invalid {
-                    path: path.clone(),
-                    message,
-                })?;
-            out.push(NamedLayout {
-                id: format!("saved:{stem}"),
-                layout,
-            });
-        } else {
-            let n = fallback(&path, &text).map_err(|message| ReplayError::Invalid {
-                path: path.clone(),
-                message,
-            })?;
-            out.push(n);
-        }
+            message,
+        };
+        let n = match FileKind::of(&text).map_err(invalid)? {
+            FileKind::SavedFailure => load_file(&path, &text).map_err(invalid)?.1,
+            FileKind::Scenario | FileKind::Layout => {
+                scenario::load_for_runner(&path, &text).map_err(invalid)?
+            }
+        };
+        out.push(n);
     }
     Ok(out)
 }
@@ -192,25 +108,15 @@ pub fn load_dir(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::{Content, Entry, Root};
 
     #[test]
-    fn a_saved_failure_round_trips() {
-        let l = Layout::new().labeled("long-name").with(Entry::file(
-            Root::Model,
-            "x".repeat(150),
-            Content::Text("a".into()),
-        ));
-        let s = SavedFailure::new(
-            "case-3",
-            9,
-            "tar -czf {output}",
-            crate::target::Target::Posix,
-            &[],
-            &l,
-        );
-        let (back, layout) = SavedFailure::from_toml(&s.to_toml()).unwrap();
-        assert_eq!(back, s);
-        assert_eq!(layout, l);
+    fn the_kind_comes_from_the_tables_not_from_the_text() {
+        let saved = "[failure]\ncase = 'x'\n[layout]\n";
+        assert_eq!(FileKind::of(saved), Ok(FileKind::SavedFailure));
+        // A scenario whose prose mentions `[failure]` is still a scenario.
+        let scen = "id = 'x'\nsummary = 'a [failure] table'\n[layout]\n";
+        assert_eq!(FileKind::of(scen), Ok(FileKind::Scenario));
+        assert_eq!(FileKind::of("labels = []\n"), Ok(FileKind::Layout));
+        assert!(FileKind::of("[[").is_err());
     }
 }

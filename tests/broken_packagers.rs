@@ -13,8 +13,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
+use packtest::outcome::CaseStatus;
 use packtest::packager::{Exit, PackJob, PackOutcome, Packager};
-use packtest::runner::CaseStatus;
 use packtest::{CommandPackager, Harness};
 
 const SEED: u64 = 20_261_125;

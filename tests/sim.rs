@@ -18,7 +18,7 @@ fn sim(script: &str) -> assert_cmd::assert::Assert {
 }
 
 fn snapshot(name: &str, out: &[u8]) {
-    let text = packtest::report::redact_paths(&String::from_utf8_lossy(out));
+    let text = packtest::layout::redact_paths(&String::from_utf8_lossy(out));
     let text: String = text
         .lines()
         .map(|l| {

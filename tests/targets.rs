@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use packtest::runner::CaseStatus;
+use packtest::outcome::CaseStatus;
 use packtest::target::Target;
 use packtest::{CommandPackager, Harness, Packager, ReferencePackager};
 use predicates::prelude::*;

@@ -10,17 +10,21 @@
 //! - `bytes`: raw-byte paths ([`RawPath`]), which may be non-UTF-8;
 //! - `content`: deterministic, streaming content generation, including real model formats;
 //! - `toml_form`: the TOML form used by scenario files (round-trips exactly);
-//! - `sandbox`: materializing a layout and the tree digest.
+//! - `sandbox`: materializing a layout and the tree digest;
+//! - `named`: [`NamedLayout`] (a scenario or saved failure as the runner gets it) and
+//!   [`redact_paths`].
 
 mod bytes;
 mod content;
 mod model;
+mod named;
 mod sandbox;
 mod toml_form;
 
 pub use bytes::RawPath;
 pub use content::{Content, Fill, ModelFormat};
 pub use model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
+pub use named::{redact_paths, NamedLayout};
 pub(crate) use sandbox::hash_file;
 pub use sandbox::{default_parent, Digest, Node, Sandbox, SandboxError};
 pub use toml_form::{LayoutToml, LayoutTomlError};

@@ -166,6 +166,10 @@ impl Packager for CommandPackager {
         self.template.clone()
     }
 
+    fn invocation(&self) -> super::Invocation {
+        super::Invocation::Command(self.template.clone())
+    }
+
     fn pack(&self, job: &PackJob) -> PackOutcome {
         run_process(&ProcessSpec {
             argv: self.argv_for(job),

@@ -93,6 +93,18 @@ impl std::fmt::Display for Exit {
     }
 }
 
+/// How a replay command names a packager (see `outcome::Replay`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invocation {
+    /// A command template, replayed with `packtest run --packager '<template>'`.
+    Command(String),
+    /// packtest's own reference packager, which `packtest run` uses when no `--packager` is
+    /// given (for the run's `--target`).
+    Reference,
+    /// Rust code in the caller's process, replayed by rerunning its test with `cargo test`.
+    InProcess,
+}
+
 /// The result of one packager run.
 #[derive(Clone, Debug)]
 pub struct PackOutcome {
@@ -115,6 +127,12 @@ pub trait Packager: Send + Sync {
     /// A short name for reports (for example the command line).
     fn name(&self) -> String;
 
+    /// How a replay command names this packager. The default, [`Invocation::InProcess`], is
+    /// right for Rust code: its failures replay with `cargo test`, not with the CLI.
+    fn invocation(&self) -> Invocation {
+        Invocation::InProcess
+    }
+
     /// Packs `job.model_dir` into `job.output`.
     fn pack(&self, job: &PackJob) -> PackOutcome;
 }
@@ -122,6 +140,9 @@ pub trait Packager: Send + Sync {
 impl<P: Packager + ?Sized> Packager for &P {
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn invocation(&self) -> Invocation {
+        (**self).invocation()
     }
     fn pack(&self, job: &PackJob) -> PackOutcome {
         (**self).pack(job)
@@ -131,6 +152,9 @@ impl<P: Packager + ?Sized> Packager for &P {
 impl<P: Packager + ?Sized> Packager for Box<P> {
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn invocation(&self) -> Invocation {
+        (**self).invocation()
     }
     fn pack(&self, job: &PackJob) -> PackOutcome {
         (**self).pack(job)

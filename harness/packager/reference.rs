@@ -853,6 +853,10 @@ impl Packager for ReferencePackager {
         "packtest pack (reference)".into()
     }
 
+    fn invocation(&self) -> super::Invocation {
+        super::Invocation::Reference
+    }
+
     fn pack(&self, job: &PackJob) -> PackOutcome {
         let start = Instant::now();
         let r = self.pack_dir(&job.model_dir, &job.output);

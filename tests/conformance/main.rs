@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use packtest::runner::CaseStatus;
+use packtest::outcome::CaseStatus;
 use packtest::target::Target;
 use packtest::{CommandPackager, Harness, Packager, ReferencePackager};
 
@@ -251,7 +251,7 @@ fn run_row(name: &str, target: Target) {
         for (prop, lines) in &v {
             text.push_str(&format!("  {prop}:\n"));
             for l in lines {
-                text.push_str(&format!("    {}\n", packtest::report::redact_paths(l)));
+                text.push_str(&format!("    {}\n", packtest::layout::redact_paths(l)));
             }
         }
     }
