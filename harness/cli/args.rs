@@ -1,0 +1,256 @@
+//! The command line's arguments (clap derive): every subcommand and flag, with `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use packtest::target::Target;
+
+/// The command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "packtest",
+    version,
+    about = "Test harness and property tests for ML model packagers (model.tar.gz)"
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pack a model dir with the reference packager (deterministic, atomic write).
+    Pack {
+        /// The model directory (SM_MODEL_DIR).
+        model_dir: PathBuf,
+        /// Where to write the archive.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Deflate level 0-9; 6 adapts per block (stored, Huffman-only, fast or normal LZ).
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+        level: u32,
+        /// Compression threads (default: all cores); the output is identical for any count.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
+        /// `tar.gz` (default) or `tar` (uncompressed model data).
+        #[arg(long, default_value = "tar.gz", value_parser = ["tar.gz", "tar"])]
+        format: String,
+        /// The deploy target: `sagemaker` copies what internal links point to and refuses
+        /// links out, dangling links, FIFOs and devices; `posix` stores them as they are.
+        #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
+        target: Target,
+    },
+    /// Extract an archive exactly as a target's consumer would (refusing what it refuses).
+    Unpack {
+        /// The .tar.gz or .tar file.
+        archive: PathBuf,
+        /// A new or empty directory; nothing is written outside it.
+        dir: PathBuf,
+        /// Whose extraction to reproduce.
+        #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
+        target: Target,
+        /// Print what was written (or refused) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the packager contract of one target (or of every target).
+    Contract {
+        /// The target; all of them when omitted.
+        #[arg(long, value_parser = target_parser())]
+        target: Option<Target>,
+    },
+    /// Find silent failures in a finished job's dirs, or in an archive (DESIGN §3).
+    Check(CheckArgs),
+    /// Run a real training command in an emulated SageMaker job, pack, and check the result.
+    Sim(SimArgs),
+    /// The pitfall library: list, show, or render its docs page.
+    Scenarios {
+        /// The scenario directory.
+        #[arg(long, default_value = "scenarios", env = "PACKTEST_SCENARIOS")]
+        dir: PathBuf,
+        #[command(subcommand)]
+        action: ScenariosAction,
+    },
+    /// Build a layout, scenario or saved failure (TOML) into DIR, to look at it by hand.
+    Materialize {
+        /// A layout TOML, a scenario file, or a saved failure.
+        file: PathBuf,
+        /// A new or empty directory; it becomes the sandbox root (DIR/opt/ml/model, …).
+        dir: PathBuf,
+    },
+    /// Run a packager against generated job layouts and check the contract (DESIGN §2).
+    Run(RunArgs),
+    /// Print an archive's manifest without extracting it.
+    Inspect {
+        /// A .tar.gz, multi-member gzip, or .tar file.
+        archive: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many decompressed bytes (bomb guard); accepts K, M, G suffixes.
+        #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
+        max_unpacked: Option<u64>,
+    },
+}
+
+/// `packtest run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The packager command, e.g. 'tar -czf {output} -C {model_dir} .' (no shell is used).
+    /// Without it, packtest's own reference packager runs in-process.
+    #[arg(long, env = "PACKTEST_PACKAGER")]
+    pub packager: Option<String>,
+    /// Generated cases.
+    #[arg(long, default_value_t = 256, env = "PACKTEST_CASES")]
+    pub cases: u64,
+    /// Run seed; the same seed gives the same layouts whatever --jobs. Random when omitted.
+    #[arg(long, env = "PACKTEST_SEED")]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Also check the strict profile: deterministic, sorted, normalized.
+    #[arg(long)]
+    pub strict: bool,
+    /// The deploy target whose consumer judges the archive (DESIGN §2).
+    #[arg(long, default_value = "sagemaker", value_parser = target_parser(), env = "PACKTEST_TARGET")]
+    pub target: Target,
+    /// Also run every scenario or saved failure (*.toml) in DIR; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Vec<PathBuf>,
+    /// Per-run packager timeout in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Save each shrunk failure as a replayable TOML file in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub save_failures: Option<PathBuf>,
+    /// Run shard K of N (counted from 1): case i runs in shard i % N + 1.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<packtest::outcome::Partition>,
+    /// Do not shrink failures.
+    #[arg(long)]
+    pub no_shrink: bool,
+    /// Print only the summary (no progress, no per-failure lines).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Replace durations and sandbox paths with placeholders in the text report.
+    #[arg(long, hide = true)]
+    pub redact: bool,
+}
+
+/// `packtest scenarios`.
+#[derive(Subcommand, Debug)]
+pub enum ScenariosAction {
+    /// One line per scenario: id, framework, expected codes, title.
+    List,
+    /// A scenario's story, layout, expectations and sources.
+    Show {
+        /// The scenario id.
+        id: String,
+    },
+    /// Render scenarios/README.md to stdout, or with --check, fail if the file is stale.
+    Docs {
+        /// Compare with DIR/README.md instead of printing; exit 1 when it differs.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+/// `packtest check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The model dir (SM_MODEL_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// The job's working dir, where stray saves land.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// SM_OUTPUT_DATA_DIR.
+    #[arg(long, value_name = "DIR")]
+    pub output_data_dir: Option<PathBuf>,
+    /// The checkpoint dir.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoints: Option<PathBuf>,
+    /// A /tmp-like scratch dir to search for stray saves.
+    #[arg(long, value_name = "DIR")]
+    pub tmp: Option<PathBuf>,
+    /// A packtest sandbox or an /opt/ml-style tree (ROOT/opt/ml/model or ROOT/model).
+    #[arg(long, value_name = "ROOT", conflicts_with = "model_dir")]
+    pub sandbox: Option<PathBuf>,
+    /// An archive: checked against the model dir when one is given, else on its own.
+    #[arg(long, value_name = "ARCHIVE")]
+    pub archive: Option<PathBuf>,
+    /// Stop reading the archive after this many decompressed bytes (bomb guard); accepts K,
+    /// M, G suffixes.
+    #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
+    pub max_unpacked: Option<u64>,
+    /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
+    #[arg(long)]
+    pub framework: Option<String>,
+    /// The deploy target whose consumer unpacks the archive: sagemaker, posix, kserve.
+    #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
+    pub target: Target,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `packtest sim`.
+#[derive(clap::Args, Debug)]
+pub struct SimArgs {
+    /// Package with this command instead of the reference packager.
+    #[arg(long)]
+    pub packager: Option<String>,
+    /// Turn on a framework's rules.
+    #[arg(long)]
+    pub framework: Option<String>,
+    /// An input channel, NAME=DIR (repeatable); copied to opt/ml/input/data/NAME.
+    #[arg(long, value_name = "NAME=DIR")]
+    pub input: Vec<String>,
+    /// Keep the sandbox and the archive on disk.
+    #[arg(long)]
+    pub keep: bool,
+    /// Kill the training command after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// The deploy target: how the reference packager packs and whose rules `check` applies.
+    #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
+    pub target: Target,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The training command, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `--target`: one of the targets' ids, listed in `--help` and in the error for any other.
+pub(crate) fn target_parser() -> impl clap::builder::TypedValueParser<Value = Target> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Target::ALL.map(Target::id))
+        .try_map(|s| s.parse::<Target>())
+}
+
+/// Parses `123`, `64K`, `512M`, `8G` (binary units).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
+        Some((i, 'T' | 't')) => (&s[..i], 1 << 40),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("`{s}` is not a size such as 1048576, 64K, 512M or 8G"))
+}

@@ -1,0 +1,47 @@
+//! The `packtest` command line: one file per subcommand, the arguments in [`args`], and the
+//! exit codes in [`exit`] (one `match` from a result to a code).
+
+pub mod args;
+pub mod exit;
+
+mod check;
+mod inspect;
+mod library;
+mod pack;
+mod run;
+mod sim;
+mod unpack;
+
+use args::Command;
+use exit::{CliError, Status};
+
+/// Runs one parsed subcommand.
+pub fn dispatch(command: Command) -> Result<Status, CliError> {
+    match command {
+        Command::Pack {
+            model_dir,
+            output,
+            level,
+            threads,
+            format,
+            target,
+        } => pack::pack(&model_dir, &output, level, threads, &format, target),
+        Command::Unpack {
+            archive,
+            dir,
+            target,
+            json,
+        } => unpack::unpack(&archive, &dir, target, json),
+        Command::Contract { target } => library::contract(target),
+        Command::Inspect {
+            archive,
+            json,
+            max_unpacked,
+        } => inspect::inspect(&archive, json, max_unpacked),
+        Command::Run(args) => run::run(args),
+        Command::Check(args) => check::check(args),
+        Command::Materialize { file, dir } => library::materialize(&file, &dir),
+        Command::Scenarios { dir, action } => library::scenarios(&dir, action),
+        Command::Sim(args) => sim::sim(args),
+    }
+}

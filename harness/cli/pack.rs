@@ -1,0 +1,68 @@
+//! `packtest pack`: the reference packager on a model dir.
+
+use std::path::Path;
+
+use packtest::packager::{PackOptions, ReferencePackager};
+use packtest::target::Target;
+
+use super::exit::{failed, usage, CliError, Status};
+
+pub(super) fn pack(
+    model_dir: &Path,
+    output: &Path,
+    level: u32,
+    threads: Option<u32>,
+    format: &str,
+    target: Target,
+) -> Result<Status, CliError> {
+    // Under `ulimit -f` the kernel kills a writer with SIGXFSZ, leaving the temp file; ignored,
+    // the write fails with EFBIG and the temp file is removed like on any error.
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    // SIGINT/SIGTERM/SIGHUP: delete the partial archive, then exit 130. The registry stays
+    // locked until exit, so the archive cannot be renamed into place half-written.
+    let _ = ctrlc::set_handler(|| {
+        let _held = packtest::packager::remove_partial_outputs();
+        eprintln!("packtest: interrupted; the partial archive was removed");
+        std::process::exit(i32::from(super::exit::code(&Ok(Status::Interrupted))));
+    });
+    let mut options = PackOptions {
+        level,
+        target,
+        ..PackOptions::default()
+    };
+    if let Some(t) = threads {
+        options.threads = t as usize;
+    }
+    if format == "tar" {
+        options.format = packtest::packager::ArchiveFormat::Tar;
+    }
+    let packager = ReferencePackager { options };
+    let start = std::time::Instant::now();
+    match packager.pack_dir(model_dir, output) {
+        Ok(stats) => {
+            eprintln!(
+                "packed {} files, {} dirs, {} symlinks, {} hard links, {} special files{} into `{}`: {} -> {} bytes in {:.2?}",
+                stats.files,
+                stats.dirs,
+                stats.symlinks,
+                stats.hardlinks,
+                stats.specials,
+                if stats.sockets_skipped > 0 {
+                    format!(" ({} sockets left out)", stats.sockets_skipped)
+                } else {
+                    String::new()
+                },
+                output.display(),
+                stats.bytes_in,
+                stats.bytes_out,
+                start.elapsed()
+            );
+            Ok(Status::Ok)
+        }
+        Err(e) if e.is_usage() => Err(usage(e)),
+        Err(e) => Err(failed(e)),
+    }
+}

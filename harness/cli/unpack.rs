@@ -1,0 +1,72 @@
+//! `packtest unpack`: extract an archive as a target's consumer would.
+
+use std::path::Path;
+
+use packtest::archive::Limits;
+use packtest::target::Target;
+
+use super::exit::{failed, usage, CliError, Status};
+
+pub(super) fn unpack(
+    archive: &Path,
+    dir: &Path,
+    target: Target,
+    json: bool,
+) -> Result<Status, CliError> {
+    use packtest::target::unpack::{unpack, UnpackError};
+    let r = unpack(archive, dir, target, Limits::default());
+    if json {
+        let v = match &r {
+            Ok(rep) => {
+                serde_json::json!({ "status": if rep.refusals.is_empty() { "ok" } else { "partial" }, "report": rep })
+            }
+            Err(e) => serde_json::json!({
+                "status": if e.is_usage() { "bad-input" } else { "refused" },
+                "target": target,
+                "error": e.to_string(),
+                "refusals": match e { UnpackError::Refused { refusals, .. } => serde_json::to_value(refusals).unwrap_or_default(), _ => serde_json::Value::Null },
+            }),
+        };
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    match r {
+        Ok(rep) => {
+            for x in &rep.refusals {
+                eprintln!(
+                    "packtest unpack: {}: skipped `{}`: {}",
+                    target, x.name, x.message
+                );
+            }
+            if !json {
+                eprintln!(
+                    "packtest unpack: {} files, {} dirs, {} symlinks, {} special files into `{}` as {} extracts them{}",
+                    rep.files,
+                    rep.dirs,
+                    rep.symlinks,
+                    rep.specials,
+                    dir.display(),
+                    target,
+                    if rep.refusals.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {} member(s) skipped", rep.refusals.len())
+                    }
+                );
+            }
+            Ok(if rep.refusals.is_empty() {
+                Status::Ok
+            } else {
+                Status::Failed
+            })
+        }
+        Err(e) => {
+            let usage_error = e.is_usage();
+            if let UnpackError::Refused { refusals, .. } = &e {
+                for x in refusals.iter().skip(1).take(20) {
+                    eprintln!("packtest unpack: also refused `{}`: {}", x.name, x.message);
+                }
+            }
+            Err(if usage_error { usage(e) } else { failed(e) })
+        }
+    }
+}
