@@ -85,6 +85,7 @@ fn normal_mode(mode: u32, kind: EntryType) -> u32 {
     }
 }
 
+/// A GNU header of `kind` with the normalized mode, owner 0, mtime 0 and size 0.
 fn base_header(mode: u32, kind: EntryType) -> Header {
     let mut h = Header::new_gnu();
     h.set_entry_type(kind);
@@ -96,6 +97,7 @@ fn base_header(mode: u32, kind: EntryType) -> Header {
     h
 }
 
+/// How a non-regular file type is named in messages ("FIFO", "character device", …).
 pub(super) fn file_kind(ft: &fs::FileType) -> &'static str {
     if ft.is_fifo() {
         "FIFO"

@@ -14,6 +14,7 @@ use super::{cancelled, Exit, PackOutcome};
 /// Grace period between SIGTERM and SIGKILL on a timeout.
 const KILL_GRACE: Duration = Duration::from_millis(300);
 
+/// Sends `sig` to the whole process group `pgid`.
 fn kill_group(pgid: i32, sig: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
     unsafe {
@@ -38,7 +39,7 @@ fn exited_unreaped(pid: i32) -> bool {
     rc == 0 && unsafe { info.si_pid() } == pid
 }
 
-/// A child process to run with packtest's hygiene (see the module docs).
+/// A child process to run with packtest's hygiene (see the [`crate::process`] docs).
 #[derive(Clone, Debug)]
 pub struct ProcessSpec {
     /// Program and arguments; must not be empty.
@@ -163,5 +164,44 @@ fn exit_of(status: std::io::Result<ExitStatus>, timed_out: bool) -> Exit {
             _ => Exit::Code(-1),
         },
         Err(e) => Exit::SpawnFailed(format!("cannot wait for the process: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(argv: &[&str], dir: &std::path::Path) -> ProcessSpec {
+        ProcessSpec {
+            argv: argv.iter().map(|a| (*a).into()).collect(),
+            cwd: dir.to_owned(),
+            env: vec![("PACKTEST_TEST_VAR".into(), "v".into())],
+            timeout: Some(Duration::from_secs(5)),
+            capture: true,
+        }
+    }
+
+    #[test]
+    fn an_empty_argv_is_a_spawn_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = run_process(&spec(&[], dir.path()));
+        assert_eq!(o.exit, Exit::SpawnFailed("empty command".into()));
+    }
+
+    #[test]
+    fn the_child_gets_the_cwd_the_env_and_the_job_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!("pwd; echo $PACKTEST_TEST_VAR; echo ${JOB_ENV}");
+        let o = run_process(&spec(&["sh", "-c", &script], dir.path()));
+        assert_eq!(o.exit, Exit::Code(0));
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        let cwd = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(lines[0], cwd.to_string_lossy());
+        assert_eq!(lines[1], "v");
+        assert!(
+            lines[2].starts_with(&format!("{}-", std::process::id())),
+            "{text}"
+        );
     }
 }
