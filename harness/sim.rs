@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::layout::{Layout, Root, Sandbox, SandboxError};
-use crate::packager::{run_process, Exit, PackOutcome, ProcessSpec};
+use crate::process::{run_process, Exit, PackOutcome, ProcessSpec};
 
 /// What to run.
 #[derive(Clone, Debug)]

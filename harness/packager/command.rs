@@ -1,37 +1,19 @@
 //! The command adapter: runs any packager program as `argv` with `{model_dir}` and `{output}`.
 //!
-//! Child-process hygiene, as nextest and ripgrep do it:
 //! - the template is split into words like a POSIX shell would (`shell-words`), but no shell
 //!   runs: placeholders are substituted per word, so paths with spaces stay one argument;
-//! - the child gets its own process group, stdin from `/dev/null`, cwd = the job's
-//!   `opt/ml/code`, and `SM_MODEL_DIR` / `SM_OUTPUT_DATA_DIR` in its environment;
-//! - stdout and stderr are drained on threads (no pipe deadlock) and capped at
-//!   [`OUTPUT_CAP`] bytes each; the rest is counted and dropped;
-//! - past the timeout the whole group gets SIGTERM, then SIGKILL after a short grace;
-//! - after the child exits, the group is killed too, so a forked child that outlives the
-//!   packager cannot linger. The leader is not reaped until then (`waitid(WNOWAIT)`), so the
-//!   group id cannot have been reused;
-//! - descendants that left the group (`setsid`) are found by a `PACKTEST_JOB` marker in their
-//!   environment and killed, and a pipe one of them still holds is read only briefly after
-//!   the exit (see `hygiene`).
+//! - the program runs through [`crate::process::run_process`] (its own process group, stdin
+//!   from `/dev/null`, output capped, timeout, descendants killed) with cwd = the job's
+//!   `opt/ml/code`, and `SM_MODEL_DIR` / `SM_OUTPUT_DATA_DIR` in its environment.
 //!
 //! Relative program paths (`./pack.sh`) and relative arguments that name an existing file are
 //! made absolute at parse time, because the child runs in the sandbox, not in the caller's
 //! directory.
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use super::{Exit, PackJob, PackOutcome, Packager};
-
-/// Bytes of stdout and of stderr kept per run.
-pub const OUTPUT_CAP: usize = 256 * 1024;
-
-/// Grace period between SIGTERM and SIGKILL on a timeout.
-const KILL_GRACE: Duration = Duration::from_millis(300);
+use super::{PackJob, PackOutcome, Packager};
+use crate::process::{run_process, ProcessSpec};
 
 /// A packager that runs a program.
 #[derive(Clone, Debug)]
@@ -137,30 +119,6 @@ pub(crate) fn absolutize(index: usize, word: String, cwd: Option<&Path>) -> Stri
     word
 }
 
-fn kill_group(pgid: i32, sig: i32) {
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
-    unsafe {
-        libc::kill(-pgid, sig);
-    }
-}
-
-/// True once the child has exited; it stays a zombie (not reaped) so its pid stays reserved.
-fn exited_unreaped(pid: i32) -> bool {
-    // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer; WNOWAIT leaves the child waitable.
-    let rc = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: si_pid is valid to read after a successful waitid.
-    rc == 0 && unsafe { info.si_pid() } == pid
-}
-
 impl Packager for CommandPackager {
     fn name(&self) -> String {
         self.template.clone()
@@ -190,124 +148,12 @@ impl Packager for CommandPackager {
     }
 }
 
-/// A child process to run with packtest's hygiene (see the module docs).
-#[derive(Clone, Debug)]
-pub struct ProcessSpec {
-    /// Program and arguments; must not be empty.
-    pub argv: Vec<std::ffi::OsString>,
-    /// Working directory.
-    pub cwd: PathBuf,
-    /// Extra environment variables.
-    pub env: Vec<(String, std::ffi::OsString)>,
-    /// Kill the process group after this long.
-    pub timeout: Option<Duration>,
-    /// Capture stdout and stderr (capped); otherwise both go to packtest's stderr.
-    pub capture: bool,
-}
-
-/// Runs a process in its own group with stdin closed, waits with the timeout, and kills the
-/// whole group when it ends or times out.
-pub fn run_process(spec: &ProcessSpec) -> PackOutcome {
-    let start = Instant::now();
-    let Some(program) = spec.argv.first() else {
-        return PackOutcome {
-            exit: Exit::SpawnFailed("empty command".into()),
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-            duration: start.elapsed(),
-        };
-    };
-    let mut cmd = Command::new(program);
-    cmd.args(&spec.argv[1..])
-        .current_dir(&spec.cwd)
-        .stdin(Stdio::null())
-        .process_group(0);
-    for (k, v) in &spec.env {
-        cmd.env(k, v);
-    }
-    // Every descendant inherits the marker, so the ones that leave the group can be found.
-    let marker = super::hygiene::job_marker();
-    cmd.env(super::hygiene::JOB_ENV, &marker);
-    if spec.capture {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    } else {
-        // The child's stdout joins our stderr, so our stdout stays machine-readable.
-        use std::os::fd::AsFd;
-        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-            cmd.stdout(Stdio::from(fd));
-        }
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return PackOutcome {
-                exit: Exit::SpawnFailed(format!("`{}`: {e}", PathBuf::from(program).display())),
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-                duration: start.elapsed(),
-            }
-        }
-    };
-    let pid = child.id() as i32;
-    let out = child.stdout.take().map(super::hygiene::Drain::start);
-    let err = child.stderr.take().map(super::hygiene::Drain::start);
-    let deadline = spec.timeout.map(|t| start + t);
-    let mut timed_out = false;
-    let mut sleep = Duration::from_millis(1);
-    loop {
-        if exited_unreaped(pid) {
-            break;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) || super::cancelled() {
-            timed_out = true;
-            kill_group(pid, libc::SIGTERM);
-            let grace_end = Instant::now() + KILL_GRACE;
-            while Instant::now() < grace_end && !exited_unreaped(pid) {
-                thread::sleep(Duration::from_millis(5));
-            }
-            break;
-        }
-        thread::sleep(sleep);
-        sleep = (sleep * 2).min(Duration::from_millis(20));
-    }
-    // Children that outlive the process die with its group.
-    kill_group(pid, libc::SIGKILL);
-    let status = child.wait();
-    // Processes that left the group (setsid) are found by their marker; then the pipes close,
-    // and a pipe still held open by something unfound stops being read after a short wait.
-    let escaped = super::hygiene::kill_escaped(&marker);
-    let pipes_deadline = Instant::now() + KILL_GRACE;
-    let stdout = out.map(|d| d.finish(pipes_deadline)).unwrap_or_default();
-    let mut stderr = err.map(|d| d.finish(pipes_deadline)).unwrap_or_default();
-    if escaped > 0 {
-        stderr.extend_from_slice(
-            format!("\n[packtest: killed {escaped} process(es) that left the packager's process group]\n")
-                .as_bytes(),
-        );
-    }
-    let exit = if timed_out {
-        Exit::TimedOut
-    } else {
-        match status {
-            Ok(s) => match (s.code(), s.signal()) {
-                (Some(c), _) => Exit::Code(c),
-                (None, Some(sig)) => Exit::Signal(sig),
-                _ => Exit::Code(-1),
-            },
-            Err(e) => Exit::SpawnFailed(format!("cannot wait for the process: {e}")),
-        }
-    };
-    PackOutcome {
-        exit,
-        stdout,
-        stderr,
-        duration: start.elapsed(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::packager::Exit;
+    use crate::process::OUTPUT_CAP;
+    use std::time::{Duration, Instant};
 
     fn job(dir: &Path) -> PackJob {
         PackJob {

@@ -3,36 +3,27 @@
 //! A packager turns the sandbox's model dir into an archive at the output path. The runner
 //! only sees a [`PackOutcome`]: how the packager ended and what it said. In-process packagers
 //! report an error as exit status 1 with the message on stderr, exactly as a command would.
-//! `std::process` is used only in this module (the command adapter).
+//! The command adapter runs its program through [`crate::process`]; how a run ended
+//! ([`Exit`], [`PackOutcome`]) and the cancel flag ([`cancel_all`]) live there and are
+//! re-exported here.
 
 mod command;
-pub mod huffman;
-mod hygiene;
+mod error;
 mod partial;
-pub mod pgzip;
 mod reference;
+mod walk;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub(crate) use command::absolutize;
-pub use command::{run_process, CommandPackager, CommandParseError, ProcessSpec};
+pub use command::{CommandPackager, CommandParseError};
+pub use error::PackError;
 pub use partial::remove_partial_outputs;
-pub use reference::{ArchiveFormat, PackError, PackOptions, PackStats, ReferencePackager};
+pub use reference::{ArchiveFormat, PackOptions, ReferencePackager};
+pub use walk::PackStats;
 
-static CANCEL: AtomicBool = AtomicBool::new(false);
-
-/// Kills every running command packager (with its process group) and makes new ones fail
-/// fast. Used by the runner's Ctrl-C handler; there is no way back.
-pub fn cancel_all() {
-    CANCEL.store(true, Ordering::SeqCst);
-}
-
-/// True after [`cancel_all`].
-pub fn cancelled() -> bool {
-    CANCEL.load(Ordering::Relaxed)
-}
+pub use crate::process::{cancel_all, cancelled, Exit, PackOutcome};
 
 /// What a packager is asked to do, and the job environment it runs in.
 #[derive(Clone, Debug)]
@@ -62,37 +53,6 @@ impl PackJob {
     }
 }
 
-/// How a packager run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// It was killed by this signal.
-    Signal(i32),
-    /// It ran past the timeout and was killed (with its whole process group).
-    TimedOut,
-    /// It could not be started at all.
-    SpawnFailed(String),
-}
-
-impl Exit {
-    /// True for exit code 0.
-    pub fn success(&self) -> bool {
-        *self == Exit::Code(0)
-    }
-}
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Exit::Code(c) => write!(f, "exit code {c}"),
-            Exit::Signal(s) => write!(f, "killed by signal {s}"),
-            Exit::TimedOut => write!(f, "timed out"),
-            Exit::SpawnFailed(e) => write!(f, "could not start: {e}"),
-        }
-    }
-}
-
 /// How a replay command names a packager (see `outcome::Replay`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Invocation {
@@ -103,19 +63,6 @@ pub enum Invocation {
     Reference,
     /// Rust code in the caller's process, replayed by rerunning its test with `cargo test`.
     InProcess,
-}
-
-/// The result of one packager run.
-#[derive(Clone, Debug)]
-pub struct PackOutcome {
-    /// How it ended.
-    pub exit: Exit,
-    /// Captured stdout (capped).
-    pub stdout: Vec<u8>,
-    /// Captured stderr (capped).
-    pub stderr: Vec<u8>,
-    /// Wall-clock time.
-    pub duration: Duration,
 }
 
 /// Anything that turns a model dir into an archive.

@@ -1,24 +1,15 @@
-//! What the process-group kill in [`super::command`] cannot reach: processes that left the
-//! packager's group (`setsid`, a daemonizing double fork) and pipes they keep open.
+//! What the process-group kill in [`super::run`] cannot reach: processes that left the
+//! packager's group (`setsid`, a daemonizing double fork). Pipes they keep open are read only
+//! until a deadline ([`super::drain::Drain::finish`]).
 //!
-//! - [`Drain`] reads a child's stdout or stderr on a thread, capped at
-//!   [`super::command::OUTPUT_CAP`], and [`Drain::finish`] waits for EOF only until a
-//!   deadline: a process outside the group that inherited the pipe would otherwise hold the
-//!   runner until it exits, past the timeout and past Ctrl-C (measured: a `setsid sleep 311`
-//!   held a two-case run for 311 s).
-//! - Every run gets a unique `PACKTEST_JOB` value in its environment ([`job_marker`]), which
-//!   every descendant inherits; [`kill_escaped`] finds the processes that still carry it after
-//!   the group is gone, wherever they were reparented, and kills them. A descendant that wipes
-//!   its environment is not found; nothing else is touched.
+//! Every run gets a unique `PACKTEST_JOB` value in its environment ([`job_marker`]), which
+//! every descendant inherits; [`kill_escaped`] finds the processes that still carry it after
+//! the group is gone, wherever they were reparented, and kills them. A descendant that wipes
+//! its environment is not found; nothing else is touched.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
-
-use super::command::OUTPUT_CAP;
+use std::time::Duration;
 
 /// The environment variable that marks a run's descendants.
 pub const JOB_ENV: &str = "PACKTEST_JOB";
@@ -71,64 +62,13 @@ pub(crate) fn kill_escaped(marker: &str) -> usize {
     killed.len()
 }
 
-/// A pipe being drained on a thread.
-pub(crate) struct Drain {
-    kept: Arc<Mutex<(Vec<u8>, u64)>>,
-    done: mpsc::Receiver<()>,
-}
-
-impl Drain {
-    /// Starts draining `r`, keeping the first `OUTPUT_CAP` bytes and counting the rest.
-    pub(crate) fn start(mut r: impl Read + Send + 'static) -> Drain {
-        let kept = Arc::new(Mutex::new((Vec::new(), 0u64)));
-        let (tx, done) = mpsc::channel();
-        let k = kept.clone();
-        thread::spawn(move || {
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                match r.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let mut g = k.lock().unwrap_or_else(|p| p.into_inner());
-                        let room = OUTPUT_CAP.saturating_sub(g.0.len());
-                        g.0.extend_from_slice(&buf[..n.min(room)]);
-                        g.1 += n.saturating_sub(room) as u64;
-                    }
-                }
-            }
-            let _ = tx.send(());
-        });
-        Drain { kept, done }
-    }
-
-    /// What was read, once the pipe closes or `deadline` passes (then the thread is left to
-    /// finish on its own and a note says so).
-    pub(crate) fn finish(self, deadline: Instant) -> Vec<u8> {
-        let closed = self
-            .done
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .is_ok();
-        let mut g = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut kept, dropped) = (std::mem::take(&mut g.0), g.1);
-        if dropped > 0 {
-            kept.extend_from_slice(
-                format!("\n[packtest: {dropped} more bytes dropped]\n").as_bytes(),
-            );
-        }
-        if !closed {
-            kept.extend_from_slice(
-                b"\n[packtest: stopped reading: a process outside the packager's group still holds this pipe open]\n",
-            );
-        }
-        kept
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::drain::Drain;
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
+    use std::time::Instant;
 
     #[test]
     fn a_drain_returns_at_the_deadline_when_a_writer_keeps_the_pipe_open() {
