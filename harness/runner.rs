@@ -17,7 +17,7 @@
 //! `complicate` when it goes away), re-running the packager on each candidate. A candidate
 //! counts as failing only if it breaks at least one of the originally broken properties, so
 //! the shrunk layout shows the same defect. Sandboxes are temp dirs removed on drop; on
-//! Ctrl-C, in-flight packagers are killed (see [`crate::packager::cancel_all`]) and no new case
+//! Ctrl-C, in-flight packagers are killed (the run's [`RunConfig::cancel`] token) and no new case
 //! starts.
 
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ use crate::archive::Manifest;
 use crate::contract::{self, ContractOptions, Evidence, Property, Violation};
 use crate::layout::{Content, Entry, Layout, NamedLayout, Root, Sandbox, SandboxError};
 use crate::outcome::{CaseResult, CaseStatus, Event, Partition, Replay, RunReport, Shrunk};
-use crate::packager::{Exit, PackJob, Packager};
+use crate::packager::{CancelToken, Exit, PackJob, Packager};
 use crate::target::Target;
 
 /// A user-defined property: a name and a check over the manifest and the sandbox.
@@ -75,6 +75,9 @@ pub struct RunConfig {
     pub scenario_dirs: Vec<PathBuf>,
     /// For an in-process packager: the test to name in replay commands (`cargo test NAME`).
     pub test: Option<String>,
+    /// Cancelling it (the CLI's Ctrl-C handler) kills running command packagers and starts no
+    /// new case; the report then says `interrupted`. Each run has its own.
+    pub cancel: CancelToken,
 }
 
 impl RunConfig {
@@ -110,6 +113,7 @@ impl Default for RunConfig {
             baseline: true,
             scenario_dirs: Vec::new(),
             test: None,
+            cancel: CancelToken::new(),
         }
     }
 }
@@ -152,14 +156,6 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-}
-
-static CANCELLED: AtomicBool = AtomicBool::new(false);
-
-/// Stops new cases from starting and kills running packagers; used by the Ctrl-C handler.
-pub fn cancel() {
-    CANCELLED.store(true, Ordering::SeqCst);
-    crate::packager::cancel_all();
 }
 
 /// The RNG of case `i` under run seed `seed`.
@@ -242,7 +238,7 @@ fn trial(
         Ok(x) => x,
         Err(e) => return (Trial::Reject(e.to_string()), Ran::default()),
     };
-    let job = PackJob::for_sandbox(&sandbox, cfg.timeout);
+    let job = PackJob::for_sandbox(&sandbox, cfg.timeout).with_cancel(cfg.cancel.clone());
     let outcome = packager.pack(&job);
     let ran = Ran {
         took: outcome.duration,
@@ -343,7 +339,7 @@ struct Shrinker<'a> {
 
 impl Shrinker<'_> {
     fn stop(&self) -> bool {
-        CANCELLED.load(Ordering::Relaxed)
+        self.cfg.cancel.is_cancelled()
     }
 
     fn spent(&self) -> bool {
@@ -489,9 +485,12 @@ fn case_result(
 }
 
 /// A trial's status, unless the packager could not start (which stops the run).
-fn status_of(t: Trial) -> Result<Result<CaseStatus, Vec<Violation>>, RunError> {
+fn status_of(
+    t: Trial,
+    cancel: &CancelToken,
+) -> Result<Result<CaseStatus, Vec<Violation>>, RunError> {
     // Ctrl-C arrived while it ran: its outcome says nothing about the packager.
-    if CANCELLED.load(Ordering::Relaxed) {
+    if cancel.is_cancelled() {
         return Ok(Ok(CaseStatus::Cancelled));
     }
     Ok(match t {
@@ -512,7 +511,7 @@ fn run_named(
 ) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let (t, ran) = trial(packager, &named.layout, cfg, extra);
-    let status = status_of(t)?.unwrap_or_else(|violations| CaseStatus::Failed {
+    let status = status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed {
         violations,
         shrunk: None,
     });
@@ -561,7 +560,7 @@ fn run_case(
     };
     let layout = tree.current();
     let (t, ran) = trial(packager, &layout, cfg, extra);
-    let status = match status_of(t)? {
+    let status = match status_of(t, &cfg.cancel)? {
         Ok(status) => status,
         Err(violations) => {
             let shrunk = if cfg.shrink {
@@ -686,7 +685,7 @@ fn run_parallel(
             }
         }
     };
-    let skip = || CANCELLED.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed);
+    let skip = || cfg.cancel.is_cancelled() || stop.load(Ordering::Relaxed);
     let named = cx.replay.for_named();
     let (mut scen, mut gen): (Vec<CaseResult>, Vec<CaseResult>) = pool.install(|| {
         let scen = scenarios
@@ -781,7 +780,7 @@ pub fn run(
     }
     let rest = run_parallel(&cx, strategy, scenarios, &indices)?;
     report.results.extend(rest);
-    report.interrupted = CANCELLED.load(Ordering::Relaxed);
+    report.interrupted = cfg.cancel.is_cancelled();
     check_rejects(&report)?;
     report.duration = start.elapsed();
     Ok(report)

@@ -180,6 +180,7 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
         env,
         timeout: opts.timeout,
         capture: false,
+        cancel: crate::process::CancelToken::new(),
     });
     if let Exit::SpawnFailed(e) = &outcome.exit {
         return Err(SimError::Spawn(e.clone()));

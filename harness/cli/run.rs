@@ -46,7 +46,8 @@ pub(super) fn run(a: RunArgs) -> Result<Status, CliError> {
         scenario_dirs: a.scenarios.clone(),
         ..RunConfig::default()
     };
-    let _ = ctrlc::set_handler(runner::cancel);
+    let cancel = cfg.cancel.clone();
+    let _ = ctrlc::set_handler(move || cancel.cancel());
     if !a.quiet {
         eprintln!("packtest run: seed {seed} (replay with --seed {seed})");
     }

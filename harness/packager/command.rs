@@ -143,6 +143,7 @@ impl Packager for CommandPackager {
                 ),
             ],
             timeout: Some(job.timeout),
+            cancel: job.cancel.clone(),
             capture: true,
         })
     }
@@ -162,6 +163,7 @@ mod tests {
             cwd: dir.to_owned(),
             output_data_dir: dir.join("data"),
             timeout: Duration::from_secs(5),
+            cancel: crate::process::CancelToken::new(),
         }
     }
 

@@ -4,8 +4,8 @@
 //! only sees a [`PackOutcome`]: how the packager ended and what it said. In-process packagers
 //! report an error as exit status 1 with the message on stderr, exactly as a command would.
 //! The command adapter runs its program through [`crate::process`]; how a run ended
-//! ([`Exit`], [`PackOutcome`]) and the cancel flag ([`cancel_all`]) live there and are
-//! re-exported here.
+//! ([`Exit`], [`PackOutcome`]) and the run's [`CancelToken`] live there and are re-exported
+//! here.
 
 mod command;
 mod error;
@@ -23,7 +23,7 @@ pub use partial::remove_partial_outputs;
 pub use reference::{ArchiveFormat, PackOptions, ReferencePackager};
 pub use walk::PackStats;
 
-pub use crate::process::{cancel_all, cancelled, Exit, PackOutcome};
+pub use crate::process::{CancelToken, Exit, PackOutcome};
 
 /// What a packager is asked to do, and the job environment it runs in.
 #[derive(Clone, Debug)]
@@ -38,6 +38,8 @@ pub struct PackJob {
     pub output_data_dir: PathBuf,
     /// The wall-clock limit; a run past it is killed and reported as [`Exit::TimedOut`].
     pub timeout: Duration,
+    /// The run's cancellation: a command packager is killed once it is cancelled.
+    pub cancel: CancelToken,
 }
 
 impl PackJob {
@@ -49,7 +51,13 @@ impl PackJob {
             cwd: sandbox.cwd(),
             output_data_dir: sandbox.dir(crate::layout::Root::Output),
             timeout,
+            cancel: CancelToken::new(),
         }
+    }
+
+    /// The same job, cancelled with `cancel`.
+    pub fn with_cancel(self, cancel: CancelToken) -> Self {
+        PackJob { cancel, ..self }
     }
 }
 

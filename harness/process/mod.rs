@@ -6,7 +6,7 @@
 //!   environment;
 //! - stdout and stderr are drained on threads (no pipe deadlock) and capped at
 //!   [`OUTPUT_CAP`] bytes each; the rest is counted and dropped (see `drain`);
-//! - past the timeout, or after [`cancel_all`], the whole group gets SIGTERM, then SIGKILL
+//! - past the timeout, or once its [`CancelToken`] is cancelled, the whole group gets SIGTERM, then SIGKILL
 //!   after a short grace;
 //! - after the child exits, the group is killed too, so a forked child that outlives the
 //!   process cannot linger. The leader is not reaped until then (`waitid(WNOWAIT)`), so the
@@ -22,22 +22,35 @@ mod hygiene;
 mod run;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use drain::OUTPUT_CAP;
 pub use run::{run_process, ProcessSpec};
 
-static CANCEL: AtomicBool = AtomicBool::new(false);
+/// A cancellation flag shared by one run: its runner, and every process it starts.
+///
+/// Cancelling kills the processes that watch the token (with their process groups) and makes
+/// the runner start no new case; there is no way back. Clones share the flag; two runs in one
+/// process (two `Harness` tests in one `cargo test`) each have their own.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
 
-/// Kills every running command packager (with its process group) and makes new ones fail
-/// fast. Used by the runner's Ctrl-C handler; there is no way back.
-pub fn cancel_all() {
-    CANCEL.store(true, Ordering::SeqCst);
-}
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
 
-/// True after [`cancel_all`].
-pub fn cancelled() -> bool {
-    CANCEL.load(Ordering::Relaxed)
+    /// Cancels every holder of this token (and of its clones).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once [`CancelToken::cancel`] was called on it or on a clone.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// How a run ended (of a packager, or of any process run by [`run_process`]).

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::drain::Drain;
 use super::hygiene::{job_marker, kill_escaped, JOB_ENV};
-use super::{cancelled, Exit, PackOutcome};
+use super::{CancelToken, Exit, PackOutcome};
 
 /// Grace period between SIGTERM and SIGKILL on a timeout.
 const KILL_GRACE: Duration = Duration::from_millis(300);
@@ -52,6 +52,8 @@ pub struct ProcessSpec {
     pub timeout: Option<Duration>,
     /// Capture stdout and stderr (capped); otherwise both go to packtest's stderr.
     pub capture: bool,
+    /// Kill the process group once this is cancelled (Ctrl-C in a run).
+    pub cancel: CancelToken,
 }
 
 /// Runs a process in its own group with stdin closed, waits with the timeout, and kills the
@@ -83,7 +85,7 @@ pub fn run_process(spec: &ProcessSpec) -> PackOutcome {
     let pid = child.id() as i32;
     let out = child.stdout.take().map(Drain::start);
     let err = child.stderr.take().map(Drain::start);
-    let timed_out = wait_or_kill(pid, spec.timeout.map(|t| start + t));
+    let timed_out = wait_or_kill(pid, spec.timeout.map(|t| start + t), &spec.cancel);
     // Children that outlive the process die with its group.
     kill_group(pid, libc::SIGKILL);
     let status = child.wait();
@@ -131,15 +133,15 @@ fn command(spec: &ProcessSpec, program: &std::ffi::OsString, marker: &str) -> Co
     cmd
 }
 
-/// Waits until the child `pid` exits, or until `deadline` passes or [`cancelled`] turns true;
+/// Waits until the child `pid` exits, or until `deadline` passes or `cancel` is cancelled;
 /// then its group gets SIGTERM and a short grace. True when it was stopped that way.
-fn wait_or_kill(pid: i32, deadline: Option<Instant>) -> bool {
+fn wait_or_kill(pid: i32, deadline: Option<Instant>, cancel: &CancelToken) -> bool {
     let mut sleep = Duration::from_millis(1);
     loop {
         if exited_unreaped(pid) {
             return false;
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) || cancelled() {
+        if deadline.is_some_and(|d| Instant::now() >= d) || cancel.is_cancelled() {
             kill_group(pid, libc::SIGTERM);
             let grace_end = Instant::now() + KILL_GRACE;
             while Instant::now() < grace_end && !exited_unreaped(pid) {
@@ -178,6 +180,7 @@ mod tests {
             env: vec![("PACKTEST_TEST_VAR".into(), "v".into())],
             timeout: Some(Duration::from_secs(5)),
             capture: true,
+            cancel: CancelToken::new(),
         }
     }
 
