@@ -12,7 +12,7 @@ use std::io::{self, BufRead, Read};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use super::ArchiveError;
+use super::error::{ArchiveError, GarbageAfter};
 
 /// The header fields of the first gzip member, for the `normalized` property.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -125,7 +125,7 @@ impl<R: BufRead> GzipReader<R> {
                 return Err(fail(ArchiveError::TrailingGarbage {
                     offset: start,
                     len: 10,
-                    after: "the last gzip member",
+                    after: GarbageAfter::LastGzipMember,
                 }));
             }
             return Err(fail(ArchiveError::NotGzip { offset: start }));
@@ -283,7 +283,7 @@ impl<R: BufRead> Read for GzipReader<R> {
                         return Err(fail(ArchiveError::TrailingGarbage {
                             offset,
                             len,
-                            after: "the last gzip member",
+                            after: GarbageAfter::LastGzipMember,
                         }));
                     }
                 }

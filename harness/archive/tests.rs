@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::*;
+use crate::layout::RawPath;
 
 fn header(name: &[u8], typeflag: u8, size: u64, link: &[u8], gnu: bool) -> [u8; 512] {
     let mut h = [0u8; 512];

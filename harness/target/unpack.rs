@@ -178,21 +178,27 @@ fn mknod(path: &Path, kind: MemberKind, mode: u32, device: Option<(u32, u32)>) -
     fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o7777))
 }
 
-/// Extracts `archive` into `dest` as `target`'s consumer would.
-pub fn unpack(
-    archive: &Path,
-    dest: &Path,
-    target: Target,
-    limits: Limits,
-) -> Result<UnpackReport, UnpackError> {
-    let open = |p: &Path| {
-        open_archive(p).map_err(|e| UnpackError::BadArchive {
-            path: p.to_owned(),
-            source: ArchiveError::Io(e),
-        })
-    };
-    let exists = check_dest(dest)?;
-    let f = open(archive)?;
+/// Opens the archive for one of the two reads.
+fn open_input(p: &Path) -> Result<fs::File, UnpackError> {
+    open_archive(p).map_err(|e| UnpackError::BadArchive {
+        path: p.to_owned(),
+        source: ArchiveError::Io(e),
+    })
+}
+
+/// The error for a failed write step on `path`.
+fn write_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> UnpackError {
+    let path = path.to_owned();
+    move |source: io::Error| UnpackError::Write {
+        action,
+        path,
+        source,
+    }
+}
+
+/// The first pass: a regular file read to its end, every check verified.
+fn read_manifest(archive: &Path, target: Target, limits: Limits) -> Result<Manifest, UnpackError> {
+    let f = open_input(archive)?;
     if !f.metadata().map(|m| m.is_file()).unwrap_or(false) {
         return Err(UnpackError::BadArchive {
             path: archive.to_owned(),
@@ -202,22 +208,31 @@ pub fn unpack(
             )),
         });
     }
-    let manifest = match Manifest::read(f, limits) {
-        Ok(m) => m,
+    match Manifest::read(f, limits) {
+        Ok(m) => Ok(m),
         Err(e @ ArchiveError::NotGzip { offset: 0 }) | Err(e @ ArchiveError::Io(_)) => {
-            return Err(UnpackError::BadArchive {
+            Err(UnpackError::BadArchive {
                 path: archive.to_owned(),
                 source: e,
             })
         }
-        Err(e) => {
-            return Err(UnpackError::Damaged {
-                path: archive.to_owned(),
-                target,
-                source: e,
-            })
-        }
-    };
+        Err(e) => Err(UnpackError::Damaged {
+            path: archive.to_owned(),
+            target,
+            source: e,
+        }),
+    }
+}
+
+/// Extracts `archive` into `dest` as `target`'s consumer would.
+pub fn unpack(
+    archive: &Path,
+    dest: &Path,
+    target: Target,
+    limits: Limits,
+) -> Result<UnpackReport, UnpackError> {
+    let exists = check_dest(dest)?;
+    let manifest = read_manifest(archive, target, limits)?;
     let ex = extract(&manifest, target);
     if ex.fatal() {
         return Err(UnpackError::Refused {
@@ -231,89 +246,122 @@ pub fn unpack(
             reason: format!("cannot be created ({e})"),
         })?;
     }
-    let write = |action: &'static str, path: &Path| {
-        let path = path.to_owned();
-        move |source: io::Error| UnpackError::Write {
-            action,
-            path,
-            source,
-        }
-    };
     let mut report = UnpackReport {
         target,
         refusals: ex.refusals.clone(),
         ..UnpackReport::default()
     };
-    // Directories first, parents before children (byte order puts `a` before `a/b`).
-    for (p, e) in &ex.tree.entries {
-        if let VEntry::Dir { .. } = e {
-            let at = under(dest, p);
-            fs::create_dir(&at).map_err(write("create the directory", &at))?;
-            fs::set_permissions(&at, fs::Permissions::from_mode(0o700))
-                .map_err(write("set the mode of", &at))?;
-            report.dirs += 1;
-        }
-    }
+    let tree = &ex.tree.entries;
+    create_dirs(dest, tree, &mut report)?;
     // Files by the member that supplies their bytes (a hard link copies another's).
     let mut by_member: BTreeMap<u64, Vec<&RawPath>> = BTreeMap::new();
-    for (p, e) in &ex.tree.entries {
+    for (p, e) in tree {
         if let VEntry::File { member, .. } = e {
             by_member.entry(*member as u64).or_default().push(p);
         }
     }
-    let mut first_err: Option<UnpackError> = None;
-    {
-        let mut sink = |index: u64| -> io::Result<Option<fs::File>> {
-            let Some(paths) = by_member.get(&index) else {
-                return Ok(None);
-            };
-            let at = under(dest, paths[0]);
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .mode(0o600)
-                .open(&at)
-                .map(Some)
-                .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", at.display())))
-        };
-        let f = open(archive)?;
-        let (second, err) = Manifest::read_into(f, limits, Some(&mut sink));
-        if let Some(e) = err {
-            first_err = Some(UnpackError::Damaged {
-                path: archive.to_owned(),
-                target,
-                source: e,
-            });
-        } else if second.members.len() != manifest.members.len()
-            || second
-                .members
-                .iter()
-                .zip(&manifest.members)
-                .any(|(a, b)| a.sha256 != b.sha256 || a.path != b.path)
-        {
-            first_err = Some(UnpackError::Write {
-                action: "read again",
-                path: archive.to_owned(),
-                source: io::Error::other("the archive changed between the two reads"),
-            });
+    stream_files(archive, dest, target, limits, &manifest, &by_member)?;
+    link_copies(dest, &by_member, &mut report)?;
+    finish_files_and_specials(dest, tree, &mut report)?;
+    create_symlinks(dest, tree, &mut report)?;
+    set_dir_modes(dest, tree)?;
+    Ok(report)
+}
+
+/// Directories first, parents before children (byte order puts `a` before `a/b`), owner-only
+/// until the end.
+fn create_dirs(
+    dest: &Path,
+    tree: &BTreeMap<RawPath, VEntry>,
+    report: &mut UnpackReport,
+) -> Result<(), UnpackError> {
+    for (p, e) in tree {
+        if let VEntry::Dir { .. } = e {
+            let at = under(dest, p);
+            fs::create_dir(&at).map_err(write_err("create the directory", &at))?;
+            fs::set_permissions(&at, fs::Permissions::from_mode(0o700))
+                .map_err(write_err("set the mode of", &at))?;
+            report.dirs += 1;
         }
     }
-    if let Some(e) = first_err {
-        return Err(e);
+    Ok(())
+}
+
+/// The second pass: each data member's bytes streamed to the first path that holds them,
+/// checking that the archive did not change since the first.
+fn stream_files(
+    archive: &Path,
+    dest: &Path,
+    target: Target,
+    limits: Limits,
+    manifest: &Manifest,
+    by_member: &BTreeMap<u64, Vec<&RawPath>>,
+) -> Result<(), UnpackError> {
+    let mut sink = |index: u64| -> io::Result<Option<fs::File>> {
+        let Some(paths) = by_member.get(&index) else {
+            return Ok(None);
+        };
+        let at = under(dest, paths[0]);
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(&at)
+            .map(Some)
+            .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", at.display())))
+    };
+    let f = open_input(archive)?;
+    let (second, err) = Manifest::read_into(f, limits, Some(&mut sink));
+    if let Some(e) = err {
+        return Err(UnpackError::Damaged {
+            path: archive.to_owned(),
+            target,
+            source: e,
+        });
     }
-    // Several paths with one member's bytes are hard links (only a hard-link member names
-    // another member's data), and every extractor links them.
+    if second.members.len() != manifest.members.len()
+        || second
+            .members
+            .iter()
+            .zip(&manifest.members)
+            .any(|(a, b)| a.sha256 != b.sha256 || a.path != b.path)
+    {
+        return Err(UnpackError::Write {
+            action: "read again",
+            path: archive.to_owned(),
+            source: io::Error::other("the archive changed between the two reads"),
+        });
+    }
+    Ok(())
+}
+
+/// Several paths with one member's bytes are hard links (only a hard-link member names
+/// another member's data), and every extractor links them.
+fn link_copies(
+    dest: &Path,
+    by_member: &BTreeMap<u64, Vec<&RawPath>>,
+    report: &mut UnpackReport,
+) -> Result<(), UnpackError> {
     for paths in by_member.values() {
         let src = under(dest, paths[0]);
         for p in &paths[1..] {
             let at = under(dest, p);
-            fs::hard_link(&src, &at).map_err(write("hard link", &at))?;
+            fs::hard_link(&src, &at).map_err(write_err("hard link", &at))?;
         }
         report.files += paths.len() as u64;
     }
-    // Files with no data member (a type the reader does not hash): empty files.
-    for (p, e) in &ex.tree.entries {
+    Ok(())
+}
+
+/// Files with no data member (a type the reader does not hash) as empty files, every file's
+/// mode, and FIFOs and devices.
+fn finish_files_and_specials(
+    dest: &Path,
+    tree: &BTreeMap<RawPath, VEntry>,
+    report: &mut UnpackReport,
+) -> Result<(), UnpackError> {
+    for (p, e) in tree {
         match e {
             VEntry::File { mode, .. } => {
                 let at = under(dest, p);
@@ -323,37 +371,51 @@ pub fn unpack(
                         .create_new(true)
                         .custom_flags(libc::O_NOFOLLOW)
                         .open(&at)
-                        .map_err(write("create", &at))?;
+                        .map_err(write_err("create", &at))?;
                     report.files += 1;
                 }
                 fs::set_permissions(&at, fs::Permissions::from_mode(*mode & 0o7777))
-                    .map_err(write("set the mode of", &at))?;
+                    .map_err(write_err("set the mode of", &at))?;
             }
             VEntry::Special {
                 kind, mode, device, ..
             } => {
                 let at = under(dest, p);
-                mknod(&at, *kind, *mode, *device).map_err(write("create the special file", &at))?;
+                mknod(&at, *kind, *mode, *device)
+                    .map_err(write_err("create the special file", &at))?;
                 report.specials += 1;
             }
             _ => {}
         }
     }
-    for (p, e) in &ex.tree.entries {
+    Ok(())
+}
+
+/// Symlinks last of all objects, so nothing is written through one.
+fn create_symlinks(
+    dest: &Path,
+    tree: &BTreeMap<RawPath, VEntry>,
+    report: &mut UnpackReport,
+) -> Result<(), UnpackError> {
+    for (p, e) in tree {
         if let VEntry::Symlink { target } = e {
             let at = under(dest, p);
             std::os::unix::fs::symlink(target.as_path(), &at)
-                .map_err(write("create the symlink", &at))?;
+                .map_err(write_err("create the symlink", &at))?;
             report.symlinks += 1;
         }
     }
-    // Directory modes last, deepest first, so a read-only dir does not block its children.
-    for (p, e) in ex.tree.entries.iter().rev() {
+    Ok(())
+}
+
+/// Directory modes last, deepest first, so a read-only dir does not block its children.
+fn set_dir_modes(dest: &Path, tree: &BTreeMap<RawPath, VEntry>) -> Result<(), UnpackError> {
+    for (p, e) in tree.iter().rev() {
         if let VEntry::Dir { mode, .. } = e {
             let at = under(dest, p);
             fs::set_permissions(&at, fs::Permissions::from_mode(*mode & 0o7777))
-                .map_err(write("set the mode of", &at))?;
+                .map_err(write_err("set the mode of", &at))?;
         }
     }
-    Ok(report)
+    Ok(())
 }

@@ -1,0 +1,174 @@
+//! The packager contract, per deploy target: every property, with its stable id (`packtest
+//! contract` prints it; [`crate::target::contract_text`] is that text).
+//!
+//! [`check`] judges one packager run from the evidence the runner collected: the sandbox, the
+//! tree digest before and after, the model dir as scanned before the run, and the outcome. It
+//! reads the archive itself (never extracting) and returns [`Violation`]s, each explaining
+//! itself: the property id, the offending member or path, what was expected and what was
+//! found, and a short diff. The same function serves packtest's own tests, the runner, and a
+//! platform team's `cargo test`. Each property group is one file: `outcome` (exit, output,
+//! loud failure, source untouched), `framing` (valid gzip and tar), `names` (relative names,
+//! duplicates), `containment`, `fidelity` (member types, fidelity, special files) and `strict`.
+//!
+//! The archive is judged by its consumer ([`crate::target`]): `member-types` lists the members
+//! the target's consumer refuses, and `fidelity` compares what that consumer extracts with the
+//! tree it must end up with, derived from the model dir ([`crate::target::expected()`]).
+//!
+//! Attribution rules, so a defect is reported under the property that names it:
+//! - a member the consumer refuses is `member-types`, and its path is not also `fidelity`;
+//! - a FIFO or device that is missing or stored as another type is `special-files`, not
+//!   `fidelity`;
+//! - an archive whose members all sit under one extra folder is `relative-names` (wrong root),
+//!   and `fidelity` is not also reported for it;
+//! - archive content that equals a file outside the model dir, or an extra member named like
+//!   the archive itself, is `containment` (and the extra member is not repeated as `fidelity`).
+//! - a non-zero exit is acceptable (`loud-failure` then applies) only when the model dir holds
+//!   something the target lets or makes a packager refuse (for `sagemaker`: a link that
+//!   escapes, dangles or loops, a FIFO, a device; for every target: a socket). Failing on
+//!   any other layout is an `exit-and-output` violation;
+//! - succeeding on a model dir that the target requires refusing is `special-files` for a FIFO
+//!   or device and `fidelity` for a link, unless the archive already breaks `member-types` or
+//!   `containment` at that path.
+
+mod containment;
+mod fidelity;
+mod framing;
+mod names;
+mod outcome;
+mod property;
+mod strict;
+
+use std::fs;
+use std::path::Path;
+
+use crate::archive::{DiskTree, Manifest};
+use crate::layout::{Digest, RawPath, Sandbox};
+use crate::packager::PackOutcome;
+use crate::target::{Expected, Target, World};
+
+pub use property::{elide, Property, Violation};
+
+/// Which profile and which deploy target to check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContractOptions {
+    /// Also check `deterministic`, `sorted` and `normalized`.
+    pub strict: bool,
+    /// The consumer the archive is judged by (see `packtest contract`).
+    pub target: Target,
+}
+
+/// What the runner observed for one packager run.
+pub struct Evidence<'a> {
+    /// The sandbox the packager ran in.
+    pub sandbox: &'a Sandbox,
+    /// The model dir as scanned before the run.
+    pub model_tree: &'a DiskTree,
+    /// The sandbox digest before the run.
+    pub before: &'a Digest,
+    /// The sandbox digest after the run.
+    pub after: &'a Digest,
+    /// How the packager ended.
+    pub outcome: &'a PackOutcome,
+    /// For `deterministic`: the sha256 of the second run's output, if it produced one.
+    pub second_run: Option<Option<[u8; 32]>>,
+}
+
+/// The result of judging one run: the violations and the manifest (when one was read).
+pub struct Judgement {
+    /// Broken properties; empty means the case passed.
+    pub violations: Vec<Violation>,
+    /// The archive's manifest, when the output could be read.
+    pub manifest: Option<Manifest>,
+}
+
+/// The tree `target`'s consumer must end up with, for the sandbox the evidence describes:
+/// links resolve in the whole sandbox, as the kernel would resolve them for a packager.
+pub fn expected_for(ev: &Evidence<'_>, target: Target) -> Expected {
+    use std::os::unix::ffi::OsStrExt;
+    let world = DiskTree::from_digest(ev.before, &RawPath::default());
+    let model = RawPath::from(crate::layout::Root::Model.rel_dir());
+    let abs = ev.sandbox.root().as_os_str().as_bytes();
+    let w = World {
+        entries: &world.entries,
+        model: &model,
+        abs_root: Some(abs),
+    };
+    crate::target::expected(&w, target)
+}
+
+/// Judges one run against the contract.
+pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
+    let mut out = Vec::new();
+    let output = ev.sandbox.output_path();
+    let expected = expected_for(ev, opts.target);
+    outcome::check_source_untouched(ev.before, ev.after, &mut out);
+    let out_meta = fs::symlink_metadata(&output).ok();
+    if !ev.outcome.exit.success() {
+        let refusable = expected.refusable();
+        outcome::check_failed_run(
+            ev.outcome,
+            out_meta.as_ref(),
+            refusable,
+            opts.target,
+            &mut out,
+        );
+        return Judgement::unread(out);
+    }
+    if !outcome::check_output_file(out_meta.as_ref(), &mut out) {
+        return Judgement::unread(out);
+    }
+    let Some((manifest, err)) = framing::read_output(&output, ev.before, &mut out) else {
+        return Judgement::unread(out);
+    };
+    framing::check_framing(&manifest, err.as_ref(), &mut out);
+    let wrong_root = names::check_names(&manifest, ev.model_tree, &mut out);
+    names::check_duplicates(&manifest, &mut out);
+    let extraction = crate::target::extract(&manifest, opts.target);
+    let mut blamed = fidelity::check_member_types(&extraction, &mut out);
+    blamed.extend(containment::check_containment(
+        &manifest,
+        ev.before,
+        &output,
+        ev.model_tree,
+        &mut out,
+    ));
+    if err.is_none() && wrong_root.is_none() {
+        fidelity::check_fidelity(&expected, &extraction, &blamed, &mut out);
+    }
+    if opts.strict {
+        check_strict(&manifest, &output, ev.second_run, &mut out);
+    }
+    Judgement {
+        violations: out,
+        manifest: Some(manifest),
+    }
+}
+
+/// The `--strict` properties; `deterministic` only when a second run was made.
+fn check_strict(
+    manifest: &Manifest,
+    output: &Path,
+    second_run: Option<Option<[u8; 32]>>,
+    out: &mut Vec<Violation>,
+) {
+    strict::check_sorted(manifest, out);
+    strict::check_normalized(manifest, out);
+    if let Some(second) = second_run {
+        strict::check_deterministic(output, second, out);
+    }
+}
+
+impl Judgement {
+    /// A judgement with no manifest: the run ended before there was an archive to read.
+    fn unread(violations: Vec<Violation>) -> Judgement {
+        Judgement {
+            violations,
+            manifest: None,
+        }
+    }
+}
+
+/// Scans the model dir for [`Evidence::model_tree`].
+pub fn scan_model_dir(model_dir: &Path) -> Result<DiskTree, crate::layout::SandboxError> {
+    DiskTree::scan(model_dir)
+}
