@@ -8,19 +8,31 @@
 //! A layout the host cannot build (a path over `PATH_MAX`, a filesystem that refuses a name)
 //! is [`SandboxError::Unsupported`]: the runner counts it as a reject, never as a packager
 //! failure.
+//!
+//! Submodules: `error` ([`SandboxError`] and the I/O error mapping) and `digest` (the tree
+//! digest, [`Digest`] and [`Node`]), which uses `error`.
 
-use std::collections::{BTreeMap, HashSet};
+mod digest;
+mod error;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
 use std::ffi::CString;
 use std::fs::{self, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
+use crate::layout::bytes::RawPath;
+use crate::layout::model::{EntryKind, Layout, Root};
 
-use super::bytes::RawPath;
-use super::model::{EntryKind, Layout, LayoutError, Root};
+pub(crate) use digest::hash_file;
+pub use digest::{Digest, Node};
+pub use error::SandboxError;
+
+use error::{cstring, io_err, walk_err};
 
 /// A materialized job sandbox. The directory is removed on drop unless [`Sandbox::keep`] is
 /// called.
@@ -28,66 +40,6 @@ use super::model::{EntryKind, Layout, LayoutError, Root};
 pub struct Sandbox {
     temp: Option<tempfile::TempDir>,
     root: PathBuf,
-}
-
-/// Why a sandbox could not be built or read.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    /// The layout is not well formed.
-    #[error("the layout is not well formed: {0}")]
-    Layout(#[from] LayoutError),
-    /// The host filesystem cannot hold this layout (a reject, not a failure).
-    #[error("the host cannot build `{path}`: {reason}")]
-    Unsupported {
-        /// The path on disk.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// The filesystem under the sandbox has too little room for the layout's file data.
-    #[error("the layout needs {need} bytes but `{path}` has {free} free; free some space or build it on a bigger filesystem (PACKTEST_TMPDIR for sandboxes)")]
-    NoSpace {
-        /// Where the sandbox would go.
-        path: PathBuf,
-        /// Bytes the layout's files hold (plus 4 KiB per entry).
-        need: u64,
-        /// Bytes available to an unprivileged writer there.
-        free: u64,
-    },
-    /// Any other I/O error.
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path on disk.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: io::Error,
-    },
-}
-
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SandboxError + 'a {
-    move |source| match source.raw_os_error() {
-        Some(libc::ENAMETOOLONG) | Some(libc::EILSEQ) | Some(libc::EOVERFLOW) => {
-            SandboxError::Unsupported {
-                path: path.to_owned(),
-                reason: source.to_string(),
-            }
-        }
-        _ => SandboxError::Io {
-            action,
-            path: path.to_owned(),
-            source,
-        },
-    }
-}
-
-fn cstring(path: &Path) -> Result<CString, SandboxError> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| SandboxError::Unsupported {
-        path: path.to_owned(),
-        reason: "the path has a NUL byte".into(),
-    })
 }
 
 /// Where sandboxes go by default; see [`Sandbox::materialize`].
@@ -395,11 +347,7 @@ impl Sandbox {
     /// never their targets), so that a packager that records mtimes shows it.
     pub fn shift_mtimes(&self, secs: i64) -> Result<(), SandboxError> {
         for entry in walkdir::WalkDir::new(self.model_dir()).follow_links(false) {
-            let entry = entry.map_err(|e| SandboxError::Io {
-                action: "walk",
-                path: e.path().map(Path::to_path_buf).unwrap_or_default(),
-                source: e.into(),
-            })?;
+            let entry = entry.map_err(walk_err)?;
             let path = entry.path();
             let meta = entry.metadata().map_err(|e| SandboxError::Io {
                 action: "stat",
@@ -446,299 +394,5 @@ fn make_writable(root: &Path) {
         if entry.file_type().is_dir() {
             let _ = fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o755));
         }
-    }
-}
-
-/// One node of a tree digest.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Node {
-    /// A regular file: mode, size, sha256.
-    File {
-        /// Permission bits.
-        mode: u32,
-        /// Size in bytes.
-        size: u64,
-        /// Content hash.
-        sha256: [u8; 32],
-    },
-    /// A directory.
-    Dir {
-        /// Permission bits.
-        mode: u32,
-    },
-    /// A symlink and its raw target.
-    Symlink {
-        /// The target.
-        target: RawPath,
-    },
-    /// A FIFO.
-    Fifo {
-        /// Permission bits.
-        mode: u32,
-    },
-    /// A socket.
-    Socket,
-    /// A character or block device.
-    Device {
-        /// The device number.
-        rdev: u64,
-        /// True for a block device.
-        block: bool,
-        /// Permission bits.
-        mode: u32,
-    },
-}
-
-/// The digest of a tree: one [`Node`] per path, so two digests can say what changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Digest {
-    /// The nodes, by path relative to the tree root.
-    pub nodes: BTreeMap<RawPath, Node>,
-}
-
-/// Streams a file into sha256, returning the hash and the byte count.
-pub(crate) fn hash_file(path: &Path) -> io::Result<([u8; 32], u64)> {
-    let mut f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    let hint = f.metadata().map_or(0, |m| m.len());
-    hash_reader_sized(&mut f, hint)
-}
-
-/// Streams a reader into sha256, with a buffer sized for `hint` bytes (a small file gets a
-/// small buffer rather than 128 KiB zeroed per file).
-fn hash_reader_sized(r: &mut dyn Read, hint: u64) -> io::Result<([u8; 32], u64)> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; (hint.saturating_add(1)).clamp(4096, 128 * 1024) as usize];
-    let mut n = 0u64;
-    loop {
-        let k = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((h.finalize().into(), n))
-}
-
-impl Digest {
-    /// Digests the tree under `root`, skipping the relative path `exclude`.
-    pub fn of_tree(root: &Path, exclude: Option<&Path>) -> Result<Digest, SandboxError> {
-        let mut nodes = BTreeMap::new();
-        let skip = exclude.map(|e| root.join(e));
-        let walker = walkdir::WalkDir::new(root)
-            .follow_links(false)
-            .sort_by_file_name()
-            .min_depth(1)
-            .into_iter()
-            .filter_entry(|e| skip.as_deref() != Some(e.path()));
-        for entry in walker {
-            let entry = entry.map_err(|e| SandboxError::Io {
-                action: "walk",
-                path: e.path().map(Path::to_path_buf).unwrap_or_default(),
-                source: e.into(),
-            })?;
-            let path = entry.path();
-            let rel = RawPath::from_path(path.strip_prefix(root).unwrap_or(path));
-            let meta = fs::symlink_metadata(path).map_err(io_err("stat", path))?;
-            let mode = meta.mode() & 0o7777;
-            let ft = meta.file_type();
-            use std::os::unix::fs::FileTypeExt;
-            let node = if ft.is_file() {
-                let (sha256, size) = hash_file(path).map_err(io_err("read", path))?;
-                Node::File { mode, size, sha256 }
-            } else if ft.is_dir() {
-                Node::Dir { mode }
-            } else if ft.is_symlink() {
-                let t = fs::read_link(path).map_err(io_err("read link", path))?;
-                Node::Symlink {
-                    target: RawPath::from_path(&t),
-                }
-            } else if ft.is_fifo() {
-                Node::Fifo { mode }
-            } else if ft.is_socket() {
-                Node::Socket
-            } else {
-                Node::Device {
-                    rdev: meta.rdev(),
-                    block: ft.is_block_device(),
-                    mode,
-                }
-            };
-            nodes.insert(rel, node);
-        }
-        Ok(Digest { nodes })
-    }
-
-    /// One line per path that differs between `self` (before) and `after`.
-    pub fn changes(&self, after: &Digest) -> Vec<String> {
-        let mut out = Vec::new();
-        for (p, n) in &self.nodes {
-            match after.nodes.get(p) {
-                None => out.push(format!("removed `{p}`")),
-                Some(m) if m != n => out.push(format!("changed `{p}`: {n:?} -> {m:?}")),
-                _ => {}
-            }
-        }
-        for p in after.nodes.keys() {
-            if !self.nodes.contains_key(p) {
-                out.push(format!("added `{p}`"));
-            }
-        }
-        out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layout::{Content, Entry, ModelFormat};
-    use std::os::unix::fs::FileTypeExt;
-
-    #[test]
-    fn a_layout_bigger_than_the_disk_is_refused_before_anything_is_written() {
-        let huge = Layout::new().with(Entry::file(
-            Root::Model,
-            "model.safetensors",
-            Content::Seeded {
-                seed: 1,
-                size: 1 << 60,
-                fill: crate::layout::Fill::Floats,
-            },
-        ));
-        let parent = tempfile::tempdir().unwrap();
-        match Sandbox::materialize_in(parent.path(), &huge) {
-            Err(SandboxError::NoSpace { need, free, .. }) => assert!(need > free),
-            Err(e) => panic!("wrong error: {e}"),
-            Ok(_) => panic!("a 1 EiB layout was accepted"),
-        }
-        assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 0);
-        let target = parent.path().join("box");
-        assert!(matches!(
-            Sandbox::materialize_at(&target, &huge),
-            Err(SandboxError::NoSpace { .. })
-        ));
-        assert!(!target.exists());
-        // The default place falls back from /dev/shm to the temp dir, then refuses too.
-        assert!(matches!(
-            Sandbox::materialize(&huge),
-            Err(SandboxError::NoSpace { .. })
-        ));
-        // A small layout still builds.
-        let small = Layout::new().with(Entry::file(Root::Model, "a", Content::random(1, 10)));
-        assert!(Sandbox::materialize_in(parent.path(), &small).is_ok());
-    }
-
-    #[test]
-    fn every_entry_kind_materializes_as_itself() {
-        let layout = Layout::new()
-            .with(
-                Entry::file(
-                    Root::Model,
-                    "d/w.safetensors",
-                    Content::format(ModelFormat::Safetensors, 1, 64),
-                )
-                .with_mode(0o751),
-            )
-            .with(Entry::dir(Root::Model, "empty").with_mode(0o700))
-            .with(Entry::symlink(Root::Model, "link", "../../../outside/x"))
-            .with(Entry::hardlink(Root::Model, "hl", "d/w.safetensors"))
-            .with(Entry::fifo(Root::Model, "pipe").with_mode(0o600))
-            .with(Entry::socket(Root::Model, "sock"))
-            .with(Entry::file(
-                Root::Cwd,
-                RawPath::new(b"bad\xff".to_vec()),
-                Content::Text("x".into()),
-            ));
-        let sb = Sandbox::materialize(&layout).unwrap();
-        let m = sb.model_dir();
-        let meta = fs::symlink_metadata(m.join("d/w.safetensors")).unwrap();
-        assert!(meta.is_file());
-        assert_eq!(meta.mode() & 0o7777, 0o751);
-        assert_eq!(
-            meta.len(),
-            Content::format(ModelFormat::Safetensors, 1, 64).len()
-        );
-        assert_eq!(meta.nlink(), 2);
-        let meta = fs::symlink_metadata(m.join("empty")).unwrap();
-        assert!(meta.is_dir());
-        assert_eq!(meta.mode() & 0o7777, 0o700);
-        assert_eq!(
-            fs::read_link(m.join("link")).unwrap(),
-            Path::new("../../../outside/x")
-        );
-        let hl = fs::symlink_metadata(m.join("hl")).unwrap();
-        assert_eq!(
-            hl.ino(),
-            fs::symlink_metadata(m.join("d/w.safetensors"))
-                .unwrap()
-                .ino()
-        );
-        let fifo = fs::symlink_metadata(m.join("pipe")).unwrap();
-        assert!(fifo.file_type().is_fifo());
-        assert_eq!(fifo.mode() & 0o7777, 0o600);
-        assert!(fs::symlink_metadata(m.join("sock"))
-            .unwrap()
-            .file_type()
-            .is_socket());
-        assert!(sb
-            .cwd()
-            .join(std::ffi::OsStr::from_bytes(b"bad\xff"))
-            .is_file());
-        assert_eq!(
-            fs::symlink_metadata(m.join("d")).unwrap().mode() & 0o7777,
-            0o755
-        );
-    }
-
-    #[test]
-    fn materialize_refuses_a_malformed_layout() {
-        let l = Layout::new().with(Entry::dir(Root::Model, "../up"));
-        assert!(matches!(
-            Sandbox::materialize(&l),
-            Err(SandboxError::Layout(_))
-        ));
-    }
-
-    #[test]
-    fn digest_sees_content_mode_and_target_changes_but_not_mtimes() {
-        let l = Layout::new()
-            .with(Entry::file(Root::Model, "a", Content::Text("1".into())))
-            .with(Entry::symlink(Root::Model, "s", "a"));
-        let sb = Sandbox::materialize(&l).unwrap();
-        let d0 = sb.digest().unwrap();
-        sb.shift_mtimes(-1000).unwrap();
-        assert_eq!(d0, sb.digest().unwrap());
-        fs::write(sb.output_path(), b"ignored").unwrap();
-        assert_eq!(d0, sb.digest().unwrap(), "out/ is excluded");
-        fs::set_permissions(sb.model_dir().join("a"), fs::Permissions::from_mode(0o755)).unwrap();
-        let d1 = sb.digest().unwrap();
-        assert_ne!(d0, d1);
-        assert_eq!(d0.changes(&d1).len(), 1);
-        fs::write(sb.model_dir().join("a"), b"2").unwrap();
-        assert_ne!(d1, sb.digest().unwrap());
-        fs::remove_file(sb.model_dir().join("s")).unwrap();
-        std::os::unix::fs::symlink("b", sb.model_dir().join("s")).unwrap();
-        assert!(sb
-            .digest()
-            .unwrap()
-            .changes(&d1)
-            .iter()
-            .any(|c| c.contains("`opt/ml/model/s`")));
-    }
-
-    #[test]
-    fn a_sandbox_is_removed_on_drop_even_with_read_only_dirs() {
-        let l = Layout::new()
-            .with(Entry::dir(Root::Model, "ro").with_mode(0o500))
-            .with(Entry::file(Root::Model, "ro/f", Content::Text("x".into())).with_mode(0o400));
-        let sb = Sandbox::materialize(&l).unwrap();
-        let root = sb.root().to_path_buf();
-        drop(sb);
-        assert!(!root.exists());
     }
 }

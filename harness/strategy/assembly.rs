@@ -1,0 +1,124 @@
+//! Assembling pieces into a layout: collision handling, the optional extra top folder, and
+//! the labels derived from the whole layout (`empty-model-dir`, `no-model-file`).
+
+use crate::layout::{Content, Entry, EntryKind, Layout, ModelFormat, RawPath, Root};
+
+use super::piece::Piece;
+
+/// Puts every model-dir entry under `dir/`, fixing escaping relative symlink targets.
+pub(super) fn nest(layout: &mut Layout, dir: &str) {
+    for e in layout.entries.iter_mut().filter(|e| e.root == Root::Model) {
+        e.path = RawPath::from(dir).join(e.path.as_bytes());
+        match &mut e.kind {
+            EntryKind::Symlink { target } if target.as_bytes().starts_with(b"../") => {
+                // One level deeper: an escaping target needs one more `..`, unless it only
+                // climbed within the model dir (`../x.dat` from `links/`).
+                let depth = e.path.components().count() - 1;
+                let ups = target.as_bytes().windows(3).filter(|w| w == b"../").count();
+                if ups >= depth {
+                    *target = RawPath::new([b"../".as_slice(), target.as_bytes()].concat());
+                }
+            }
+            EntryKind::Hardlink {
+                target_root: Root::Model,
+                target,
+            } => {
+                *target = RawPath::from(dir).join(target.as_bytes());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Assembles pieces into a layout. Pieces that collide with earlier ones are dropped whole.
+pub fn assemble(
+    profile: Option<Piece>,
+    pitfalls: Vec<Piece>,
+    nest_under: Option<String>,
+) -> Layout {
+    let mut layout = Layout::new().with(Entry::file(
+        Root::Cwd,
+        "train.py",
+        Content::Text("import os\nmodel_dir = os.environ['SM_MODEL_DIR']\n".into()),
+    ));
+    for p in profile.into_iter().chain(pitfalls) {
+        let mut trial = layout.clone();
+        trial.entries.extend(p.entries.iter().cloned());
+        if trial.validate().is_ok() {
+            for l in &p.labels {
+                trial.labels.insert(crate::layout::Label::new(*l));
+            }
+            layout = trial;
+        }
+    }
+    if let Some(dir) = nest_under {
+        if layout.in_root(Root::Model).next().is_some() {
+            nest(&mut layout, &dir);
+            layout
+                .labels
+                .insert(crate::layout::Label::new("extra-top-folder"));
+        }
+    }
+    let has_file = layout
+        .in_root(Root::Model)
+        .any(|e| matches!(e.kind, EntryKind::File { .. } | EntryKind::Hardlink { .. }));
+    if !has_file {
+        layout
+            .labels
+            .insert(crate::layout::Label::new("empty-model-dir"));
+    } else if !layout.in_root(Root::Model).any(loads_as_model) {
+        layout
+            .labels
+            .insert(crate::layout::Label::new("no-model-file"));
+    }
+    layout
+}
+
+/// Names the generator writes that a framework loads (the `no-model-file` label contract).
+const MODEL_NAMES: [&str; 3] = ["xgboost-model", "saved_model.pb", "variables.index"];
+/// Name endings the generator writes that a framework loads.
+const MODEL_EXTS: [&str; 9] = [
+    ".bin",
+    ".pt",
+    ".pth",
+    ".safetensors",
+    ".onnx",
+    ".h5",
+    ".keras",
+    ".joblib",
+    ".pkl",
+];
+
+/// True when a model-dir entry is something a serving framework would load, by the
+/// generator's own account: a file written as a model format, or a file or symlink with a
+/// model file name; never macOS residue. Random bytes are judged by what they start with.
+pub fn loads_as_model(e: &Entry) -> bool {
+    let name = e.path.file_name();
+    if name.starts_with(b"._") || e.path.components().any(|c| c == b"__MACOSX") {
+        return false;
+    }
+    let by_name = MODEL_NAMES.iter().any(|n| name == n.as_bytes())
+        || MODEL_EXTS
+            .iter()
+            .any(|x| name.len() > x.len() && name.ends_with(x.as_bytes()));
+    match &e.kind {
+        EntryKind::File { content, .. } => {
+            by_name
+                || match content {
+                    Content::Format { format, .. } => !matches!(
+                        format,
+                        ModelFormat::HfConfig
+                            | ModelFormat::HfTokenizer
+                            | ModelFormat::HfTokenizerConfig
+                    ),
+                    other if other.is_empty() => false,
+                    other => {
+                        let bytes = other.to_vec();
+                        crate::detect::sniff(name, &bytes[..bytes.len().min(4096)]).is_some()
+                    }
+                }
+        }
+        EntryKind::Symlink { .. } => by_name,
+        _ => false,
+    }
+}

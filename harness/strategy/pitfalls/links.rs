@@ -1,0 +1,141 @@
+//! Pitfall pieces made of links: symlinks inside the model dir (to files, to dirs, to an
+//! ancestor, in a loop), escaping and dangling symlinks, and hard links.
+
+use proptest::prelude::*;
+
+use crate::layout::{Content, Entry, Fill, Root};
+
+use super::super::piece::{piece, seed, stem, Piece};
+
+/// A symlink inside the model dir to an existing file (possibly from a subdir).
+pub(super) fn symlink_inside() -> SBoxedStrategy<Piece> {
+    let m = Root::Model;
+    (stem(), seed(), any::<bool>())
+        .prop_map(move |(s, sd, in_dir)| {
+            let (link, target) = if in_dir {
+                (format!("links/{s}-link"), format!("../{s}.dat"))
+            } else {
+                (format!("{s}-link"), format!("{s}.dat"))
+            };
+            piece(
+                &["symlink-inside", "symlink-in-model-dir"],
+                vec![
+                    Entry::file(m, format!("{s}.dat"), Content::random(sd, 100)),
+                    Entry::symlink(m, link, target),
+                ],
+            )
+        })
+        .sboxed()
+}
+
+/// Links inside that are not plain file links: to a dir (`latest -> checkpoint-500`),
+/// to an ancestor (`sub/up -> ..`), and a loop that never resolves.
+pub(super) fn odd_inside_link() -> SBoxedStrategy<Piece> {
+    let m = Root::Model;
+    (stem(), seed(), 0u8..3)
+        .prop_map(move |(s, sd, variant)| match variant {
+            0 => piece(
+                &["symlink-inside", "symlink-to-dir", "symlink-in-model-dir"],
+                vec![
+                    Entry::file(m, format!("{s}d/part.dat"), Content::random(sd, 64)),
+                    Entry::symlink(m, format!("{s}-latest"), format!("{s}d")),
+                ],
+            ),
+            1 => piece(
+                &["dir-cycle", "symlink-in-model-dir"],
+                vec![Entry::symlink(m, format!("{s}c/up"), "..")],
+            ),
+            _ => piece(
+                &["link-loop", "dangling-symlink"],
+                vec![
+                    Entry::symlink(m, format!("{s}-a"), format!("{s}-b")),
+                    Entry::symlink(m, format!("{s}-b"), format!("{s}-a")),
+                ],
+            ),
+        })
+        .sboxed()
+}
+
+/// A symlink that escapes the model dir: to `outside/`, to the input data, or absolute.
+pub(super) fn symlink_escape() -> SBoxedStrategy<Piece> {
+    let m = Root::Model;
+    (stem(), seed(), 0u8..3)
+        .prop_map(move |(s, sd, variant)| match variant {
+            0 => piece(
+                &["symlink-escape"],
+                vec![
+                    Entry::file(
+                        Root::Outside,
+                        format!("{s}.secret"),
+                        Content::random(sd, 64),
+                    ),
+                    Entry::symlink(
+                        m,
+                        format!("{s}-out"),
+                        format!("../../../outside/{s}.secret"),
+                    ),
+                ],
+            ),
+            1 => piece(
+                &["symlink-escape"],
+                vec![
+                    Entry::file(
+                        Root::Input,
+                        format!("{s}.csv"),
+                        Content::Seeded {
+                            seed: sd,
+                            size: 200,
+                            fill: Fill::Text,
+                        },
+                    ),
+                    Entry::symlink(
+                        m,
+                        format!("{s}-data"),
+                        format!("../input/data/train/{s}.csv"),
+                    ),
+                ],
+            ),
+            _ => piece(
+                &["symlink-escape"],
+                vec![Entry::symlink(
+                    m,
+                    format!("{s}-abs"),
+                    "/nonexistent-packtest-target/x",
+                )],
+            ),
+        })
+        .sboxed()
+}
+
+/// A symlink to a file that does not exist.
+pub(super) fn dangling_symlink() -> SBoxedStrategy<Piece> {
+    let m = Root::Model;
+    stem()
+        .prop_map(move |s| {
+            piece(
+                &["dangling-symlink"],
+                vec![Entry::symlink(
+                    m,
+                    format!("{s}-dangling"),
+                    format!("{s}-missing.bin"),
+                )],
+            )
+        })
+        .sboxed()
+}
+
+/// A file and a hard link to it.
+pub(super) fn hardlink() -> SBoxedStrategy<Piece> {
+    let m = Root::Model;
+    (stem(), seed())
+        .prop_map(move |(s, sd)| {
+            piece(
+                &["hardlink"],
+                vec![
+                    Entry::file(m, format!("{s}.w"), Content::random(sd, 300)),
+                    Entry::hardlink(m, format!("{s}.w.link"), format!("{s}.w")),
+                ],
+            )
+        })
+        .sboxed()
+}
