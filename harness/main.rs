@@ -440,9 +440,9 @@ fn read_archive_for_check(
             ))
         }
         Some(e) => findings.push(packtest::detect::Finding {
-            code: "archive-damaged",
+            code: packtest::detect::Code::ArchiveDamaged,
             severity: packtest::detect::Severity::Error,
-            root: "archive",
+            root: packtest::detect::Where::Archive,
             path: None,
             message: format!("the archive is damaged: {e} ({})", e.class()),
             fix: "re-create it; a packager that crashed mid-write leaves exactly this".into(),
@@ -604,7 +604,9 @@ fn cmd_check(a: CheckArgs) -> Result<Code, Exit> {
                 findings.extend(detect::detect_archive(&m, &opts).into_iter().filter(|f| {
                     matches!(
                         f.code,
-                        "unsafe-member-name" | "link-in-archive" | "unreadable-by-server"
+                        detect::Code::UnsafeMemberName
+                            | detect::Code::LinkInArchive
+                            | detect::Code::UnreadableByServer
                     )
                 }));
             }
