@@ -135,21 +135,11 @@ pub(super) const MODEL_FILE_NAMES: [&[u8]; 6] = [
 ];
 
 /// File name endings a serving framework loads (PyTorch, Hugging Face, TF, Keras, ONNX,
-/// sklearn, XGBoost UBJ, MXNet, TFLite, GGUF, TensorRT, CatBoost, Flax, Core ML).
-pub(super) const MODEL_FILE_EXTS: [&[u8]; 25] = [
-    b".pt",
-    b".pth",
-    b".bin",
-    b".safetensors",
-    b".onnx",
-    b".h5",
+/// sklearn, XGBoost UBJ, MXNet, TFLite, GGUF, TensorRT, CatBoost, Flax, Core ML): these and
+/// [`WEIGHT_EXTS`].
+pub(super) const MORE_MODEL_FILE_EXTS: [&[u8]; 14] = [
     b".hdf5",
-    b".keras",
-    b".pb",
-    b".joblib",
-    b".pkl",
     b".pickle",
-    b".ckpt",
     b".params",
     b".ubj",
     b".model",
@@ -164,15 +154,16 @@ pub(super) const MODEL_FILE_EXTS: [&[u8]; 25] = [
     b".mar",
 ];
 
-/// True for a name some serving framework loads by name (see [`MODEL_FILE_NAMES`] and
-/// [`MODEL_FILE_EXTS`]), plus `variables.data-*` shards and `xgboost*` names (an XGBoost JSON
-/// model in an archive, where content cannot be sniffed).
+/// True for a name some serving framework loads by name (see [`MODEL_FILE_NAMES`],
+/// [`WEIGHT_EXTS`] and [`MORE_MODEL_FILE_EXTS`]), plus `variables.data-*` shards and
+/// `xgboost*` names (an XGBoost JSON model in an archive, where content cannot be sniffed).
 pub(super) fn is_model_file_name(name: &[u8]) -> bool {
     MODEL_FILE_NAMES.contains(&name)
         || name.starts_with(b"variables.data-")
         || name.starts_with(b"xgboost")
-        || MODEL_FILE_EXTS
+        || WEIGHT_EXTS
             .iter()
+            .chain(&MORE_MODEL_FILE_EXTS)
             .any(|e| name.len() > e.len() && name.ends_with(e))
 }
 
