@@ -77,7 +77,11 @@ fn hf_cache() -> Layout {
 fn an_internal_symlink_is_a_sagemaker_warning_and_nothing_for_posix_or_kserve() {
     let f = dir_codes(&hf_cache(), Target::Sagemaker);
     assert!(
-        has(&f, Code::SymlinkInModelDir, "snapshots/r1/model.safetensors"),
+        has(
+            &f,
+            Code::SymlinkInModelDir,
+            "snapshots/r1/model.safetensors"
+        ),
         "{f:?}"
     );
     assert!(!f.iter().any(|(c, _)| *c == Code::NoModelFile), "{f:?}");
@@ -194,7 +198,10 @@ fn files_that_no_framework_loads_are_no_model_file() {
         ));
     let f = dir_codes(&l, Target::Sagemaker);
     assert_eq!(count(&f, Code::NoModelFile), 1, "{f:?}");
-    assert_eq!(count(&archive_codes(&l, Target::Posix), Code::NoModelFile), 1);
+    assert_eq!(
+        count(&archive_codes(&l, Target::Posix), Code::NoModelFile),
+        1
+    );
 }
 
 #[test]

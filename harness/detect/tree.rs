@@ -222,9 +222,7 @@ impl Tree {
             // Implied parent dirs.
             let mut p = path.parent();
             while let Some(d) = p {
-                nodes
-                    .entry(d.clone())
-                    .or_insert(TreeNode::bare_dir(true));
+                nodes.entry(d.clone()).or_insert(TreeNode::bare_dir(true));
                 p = d.parent();
             }
             let node = member_node(x, &path, &sizes);

@@ -17,9 +17,11 @@ pub(crate) fn inference_code_misplaced(c: &Ctx<'_>, out: &mut Vec<Finding>) {
     if !torch {
         return;
     }
-    for (p, _) in c.t.files().filter(|(p, _)| {
-        p.file_name() == b"inference.py" && p.as_bytes() != b"code/inference.py"
-    }) {
+    for (p, _) in c
+        .t
+        .files()
+        .filter(|(p, _)| p.file_name() == b"inference.py" && p.as_bytes() != b"code/inference.py")
+    {
         out.push(c.finding(
             Code::InferenceCodeMisplaced,
             Some(p.clone()),
@@ -31,12 +33,11 @@ pub(crate) fn inference_code_misplaced(c: &Ctx<'_>, out: &mut Vec<Finding>) {
 
 /// `xgboost-misnamed`: sniffed XGBoost models when there is no `xgboost-model` at the root.
 pub(crate) fn xgboost_misnamed(c: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let xgb_files = c
-        .t
-        .nodes
-        .iter()
-        .filter(|(_, n)| matches!(n.sniffed, Some(Sniffed::Xgboost)))
-        .map(|(p, _)| p);
+    let xgb_files =
+        c.t.nodes
+            .iter()
+            .filter(|(_, n)| matches!(n.sniffed, Some(Sniffed::Xgboost)))
+            .map(|(p, _)| p);
     // With the framework forced and no sniffed model, there is nothing to report.
     if c.t.has(b"xgboost-model") {
         return;

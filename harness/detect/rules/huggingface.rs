@@ -41,12 +41,11 @@ fn is_hf_config(c: &Ctx<'_>, p: &RawPath) -> bool {
 
 /// What is wrong with a Hugging Face model whose `config.json` is in `dir` (`None`: the root).
 fn hf_problems(c: &Ctx<'_>, dir: Option<&RawPath>) -> Vec<String> {
-    let in_dir: Vec<&[u8]> = c
-        .t
-        .files()
-        .filter(|(q, _)| q.parent().as_ref() == dir)
-        .map(|(q, _)| q.file_name())
-        .collect();
+    let in_dir: Vec<&[u8]> =
+        c.t.files()
+            .filter(|(q, _)| q.parent().as_ref() == dir)
+            .map(|(q, _)| q.file_name())
+            .collect();
     let weights = in_dir.iter().any(|n| {
         n.ends_with(b".safetensors")
             || *n == b"pytorch_model.bin"
@@ -79,10 +78,9 @@ fn hf_problems(c: &Ctx<'_>, dir: Option<&RawPath>) -> Vec<String> {
 /// `hf-incomplete`: a Hugging Face `config.json` not at the root, or without weights or
 /// tokenizer files beside it, or with shards and no shard index.
 pub(crate) fn hf_incomplete(c: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let configs = c
-        .t
-        .files()
-        .filter(|(p, _)| p.file_name() == b"config.json" && is_hf_config(c, p));
+    let configs =
+        c.t.files()
+            .filter(|(p, _)| p.file_name() == b"config.json" && is_hf_config(c, p));
     for (cfg, _) in configs {
         let problems = hf_problems(c, cfg.parent().as_ref());
         if !problems.is_empty() {

@@ -64,7 +64,8 @@ pub(crate) fn archive_in_model_dir(c: &Ctx<'_>, out: &mut Vec<Finding>) {
 pub(crate) fn zero_byte_model_file(c: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (p, n) in c.t.files() {
         let name = p.file_name();
-        if n.size == 0 && (WEIGHT_EXTS.iter().any(|e| name.ends_with(e)) || name == b"xgboost-model")
+        if n.size == 0
+            && (WEIGHT_EXTS.iter().any(|e| name.ends_with(e)) || name == b"xgboost-model")
         {
             out.push(c.finding(
                 Code::ZeroByteModelFile,

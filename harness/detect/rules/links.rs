@@ -83,7 +83,8 @@ pub(crate) fn symlink_in_model_dir(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let ancestor = inside.as_bytes().is_empty()
-            || p.as_bytes().starts_with(&[inside.as_bytes(), b"/"].concat());
+            || p.as_bytes()
+                .starts_with(&[inside.as_bytes(), b"/"].concat());
         let (message, fix) = if ancestor {
             (
                 format!("symlink `{p}` points to `{target}`, a directory that contains the link itself: a packager that keeps it ships a link that {target_name} cannot extract, and one that dereferences it loops"),

@@ -8,7 +8,10 @@ use crate::detect::sniff::Sniffed;
 
 /// `savedmodel-unversioned`: a `saved_model.pb` whose dir is not a numeric version.
 pub(crate) fn savedmodel_unversioned(c: &Ctx<'_>, out: &mut Vec<Finding>) {
-    for (p, _) in c.t.files().filter(|(p, _)| p.file_name() == b"saved_model.pb") {
+    for (p, _) in
+        c.t.files()
+            .filter(|(p, _)| p.file_name() == b"saved_model.pb")
+    {
         let parent = p.parent().unwrap_or_default();
         if !is_digits(parent.file_name()) {
             out.push(c.finding(
@@ -28,7 +31,10 @@ pub(crate) fn savedmodel_incomplete(c: &Ctx<'_>, out: &mut Vec<Finding>) {
         let name = p.file_name();
         if name == b"saved_model.pb" {
             let parent = p.parent().unwrap_or_default();
-            if !c.t.has(parent.join(b"variables/variables.index").as_bytes()) {
+            if !c
+                .t
+                .has(parent.join(b"variables/variables.index").as_bytes())
+            {
                 out.push(c.finding(
                     Code::SavedmodelIncomplete,
                     Some(p.clone()),
