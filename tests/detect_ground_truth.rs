@@ -47,12 +47,12 @@ fn codes(layout: &Layout) -> Result<Codes, TestCaseError> {
         errors: findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.code.to_owned())
+            .map(|f| f.code.id().to_owned())
             .collect(),
         labelled: findings
             .iter()
-            .filter(|f| WARNING_LABELS.contains(&f.code))
-            .map(|f| f.code.to_owned())
+            .filter(|f| WARNING_LABELS.contains(&f.code.id()))
+            .map(|f| f.code.id().to_owned())
             .collect(),
         text,
     })

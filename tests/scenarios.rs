@@ -43,7 +43,7 @@ fn every_scenario_meets_its_expectations_and_matches_its_snapshot() {
                 Scenario::parse(path, &text).unwrap_or_else(|e| panic!("{e}"));
             let obs = observe(&layout).unwrap_or_else(|e| panic!("{}: {e}", s.id));
             // Declared expectations, so a scenario cannot drift from its snapshot silently.
-            let codes: Vec<&str> = obs.findings.iter().map(|f| f.code).collect();
+            let codes: Vec<&str> = obs.findings.iter().map(|f| f.code.id()).collect();
             for want in &s.expect.codes {
                 if !codes.contains(&want.as_str()) {
                     problem(format!("{}: expected `{want}`, found {codes:?}", s.id));

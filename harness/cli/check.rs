@@ -29,9 +29,9 @@ pub(super) fn read_archive_for_check(
     let mut findings = Vec::new();
     if let Some(e) = err {
         findings.push(packtest::detect::Finding {
-            code: "archive-damaged",
+            code: packtest::detect::Code::ArchiveDamaged,
             severity: packtest::detect::Severity::Error,
-            root: "archive",
+            root: packtest::detect::Where::Archive,
             path: None,
             message: format!("the archive is damaged: {e} ({})", e.class()),
             fix: "re-create it; a packager that crashed mid-write leaves exactly this".into(),
@@ -106,7 +106,9 @@ pub(super) fn check(a: CheckArgs) -> Result<Status, CliError> {
                 findings.extend(detect::detect_archive(&m, &opts).into_iter().filter(|f| {
                     matches!(
                         f.code,
-                        "unsafe-member-name" | "link-in-archive" | "unreadable-by-server"
+                        detect::Code::UnsafeMemberName
+                            | detect::Code::LinkInArchive
+                            | detect::Code::UnreadableByServer
                     )
                 }));
             }

@@ -2,7 +2,7 @@
 //! that must fire and one that must not.
 
 use super::*;
-use crate::layout::{Content, Entry, Layout, ModelFormat};
+use crate::layout::{Content, Entry, Layout, ModelFormat, Root, Sandbox};
 
 fn opts(target: Target) -> DetectOptions {
     DetectOptions {
@@ -20,7 +20,7 @@ fn weights() -> Entry {
 }
 
 /// `(code, path)` of every finding on the materialized model dir.
-fn dir_codes(layout: &Layout, target: Target) -> Vec<(&'static str, String)> {
+fn dir_codes(layout: &Layout, target: Target) -> Vec<(Code, String)> {
     let sb = Sandbox::materialize(layout).unwrap();
     detect(&JobDirs::from_sandbox(&sb), &opts(target))
         .unwrap()
@@ -31,7 +31,7 @@ fn dir_codes(layout: &Layout, target: Target) -> Vec<(&'static str, String)> {
 
 /// `(code, path)` of every finding on GNU tar's archive of the layout's model dir: links
 /// stored as links and modes kept (the reference packager normalizes modes).
-fn archive_codes(layout: &Layout, target: Target) -> Vec<(&'static str, String)> {
+fn archive_codes(layout: &Layout, target: Target) -> Vec<(Code, String)> {
     let sb = Sandbox::materialize(layout).unwrap();
     let out = sb.root().join("out/model.tar.gz");
     // GNU tar (which `.ci/run` installs): hard links as link entries, modes as they are.
@@ -51,11 +51,11 @@ fn archive_codes(layout: &Layout, target: Target) -> Vec<(&'static str, String)>
         .collect()
 }
 
-fn has(v: &[(&'static str, String)], code: &str, path: &str) -> bool {
+fn has(v: &[(Code, String)], code: Code, path: &str) -> bool {
     v.iter().any(|(c, p)| *c == code && p == path)
 }
 
-fn count(v: &[(&'static str, String)], code: &str) -> usize {
+fn count(v: &[(Code, String)], code: Code) -> usize {
     v.iter().filter(|(c, _)| *c == code).count()
 }
 
@@ -77,13 +77,17 @@ fn hf_cache() -> Layout {
 fn an_internal_symlink_is_a_sagemaker_warning_and_nothing_for_posix_or_kserve() {
     let f = dir_codes(&hf_cache(), Target::Sagemaker);
     assert!(
-        has(&f, "symlink-in-model-dir", "snapshots/r1/model.safetensors"),
+        has(
+            &f,
+            Code::SymlinkInModelDir,
+            "snapshots/r1/model.safetensors"
+        ),
         "{f:?}"
     );
-    assert!(!f.iter().any(|(c, _)| *c == "no-model-file"), "{f:?}");
+    assert!(!f.iter().any(|(c, _)| *c == Code::NoModelFile), "{f:?}");
     for t in [Target::Posix, Target::Kserve] {
         let f = dir_codes(&hf_cache(), t);
-        assert_eq!(count(&f, "symlink-in-model-dir"), 0, "{t}: {f:?}");
+        assert_eq!(count(&f, Code::SymlinkInModelDir), 0, "{t}: {f:?}");
     }
 }
 
@@ -99,9 +103,9 @@ fn a_symlink_to_a_dir_inside_and_a_dir_cycle_are_warnings() {
         ))
         .with(Entry::symlink(Root::Model, "sub/up", ".."));
     let f = dir_codes(&l, Target::Sagemaker);
-    assert!(has(&f, "symlink-in-model-dir", "latest"), "{f:?}");
-    assert!(has(&f, "symlink-in-model-dir", "sub/up"), "{f:?}");
-    assert_eq!(count(&f, "dangling-symlink"), 0, "{f:?}");
+    assert!(has(&f, Code::SymlinkInModelDir, "latest"), "{f:?}");
+    assert!(has(&f, Code::SymlinkInModelDir, "sub/up"), "{f:?}");
+    assert_eq!(count(&f, Code::DanglingSymlink), 0, "{f:?}");
 }
 
 #[test]
@@ -113,11 +117,11 @@ fn escaping_dangling_and_looping_links_keep_their_errors_and_are_not_also_the_wa
         .with(Entry::symlink(Root::Model, "a", "b"))
         .with(Entry::symlink(Root::Model, "b", "a"));
     let f = dir_codes(&l, Target::Sagemaker);
-    assert_eq!(count(&f, "symlink-in-model-dir"), 0, "{f:?}");
-    assert!(has(&f, "symlink-escape", "out"), "{f:?}");
-    assert!(has(&f, "dangling-symlink", "gone"), "{f:?}");
-    assert!(has(&f, "dangling-symlink", "a"), "{f:?}");
-    assert!(has(&f, "dangling-symlink", "b"), "{f:?}");
+    assert_eq!(count(&f, Code::SymlinkInModelDir), 0, "{f:?}");
+    assert!(has(&f, Code::SymlinkEscape, "out"), "{f:?}");
+    assert!(has(&f, Code::DanglingSymlink, "gone"), "{f:?}");
+    assert!(has(&f, Code::DanglingSymlink, "a"), "{f:?}");
+    assert!(has(&f, Code::DanglingSymlink, "b"), "{f:?}");
 }
 
 #[test]
@@ -136,18 +140,18 @@ fn a_0600_file_and_a_0700_dir_are_unreadable_by_the_server_on_sagemaker_only() {
             Content::Text("{}".into()),
         ));
     let f = dir_codes(&l, Target::Sagemaker);
-    assert!(has(&f, "unreadable-by-server", "model.pt"), "{f:?}");
-    assert!(has(&f, "unreadable-by-server", "private"), "{f:?}");
-    assert_eq!(count(&f, "unreadable-by-server"), 2, "{f:?}");
+    assert!(has(&f, Code::UnreadableByServer, "model.pt"), "{f:?}");
+    assert!(has(&f, Code::UnreadableByServer, "private"), "{f:?}");
+    assert_eq!(count(&f, Code::UnreadableByServer), 2, "{f:?}");
     for t in [Target::Posix, Target::Kserve] {
-        assert_eq!(count(&dir_codes(&l, t), "unreadable-by-server"), 0, "{t}");
+        assert_eq!(count(&dir_codes(&l, t), Code::UnreadableByServer), 0, "{t}");
     }
     // The archive keeps the modes, so the archive alone shows them too.
     let a = archive_codes(&l, Target::Sagemaker);
-    assert!(has(&a, "unreadable-by-server", "model.pt"), "{a:?}");
-    assert!(has(&a, "unreadable-by-server", "private"), "{a:?}");
+    assert!(has(&a, Code::UnreadableByServer, "model.pt"), "{a:?}");
+    assert!(has(&a, Code::UnreadableByServer, "private"), "{a:?}");
     assert_eq!(
-        count(&archive_codes(&l, Target::Posix), "unreadable-by-server"),
+        count(&archive_codes(&l, Target::Posix), Code::UnreadableByServer),
         0
     );
 }
@@ -162,13 +166,13 @@ fn world_readable_modes_are_not_reported() {
         )
         .with(Entry::dir(Root::Model, "d").with_mode(0o755));
     assert_eq!(
-        count(&dir_codes(&l, Target::Sagemaker), "unreadable-by-server"),
+        count(&dir_codes(&l, Target::Sagemaker), Code::UnreadableByServer),
         0
     );
     assert_eq!(
         count(
             &archive_codes(&l, Target::Sagemaker),
-            "unreadable-by-server"
+            Code::UnreadableByServer
         ),
         0
     );
@@ -193,8 +197,11 @@ fn files_that_no_framework_loads_are_no_model_file() {
             Content::random(2, 64),
         ));
     let f = dir_codes(&l, Target::Sagemaker);
-    assert_eq!(count(&f, "no-model-file"), 1, "{f:?}");
-    assert_eq!(count(&archive_codes(&l, Target::Posix), "no-model-file"), 1);
+    assert_eq!(count(&f, Code::NoModelFile), 1, "{f:?}");
+    assert_eq!(
+        count(&archive_codes(&l, Target::Posix), Code::NoModelFile),
+        1
+    );
 }
 
 #[test]
@@ -211,7 +218,7 @@ fn a_model_by_name_or_by_content_or_an_empty_dir_is_not_no_model_file() {
             Content::random(3, 32),
         ));
     assert_eq!(
-        count(&dir_codes(&by_name, Target::Posix), "no-model-file"),
+        count(&dir_codes(&by_name, Target::Posix), Code::NoModelFile),
         0
     );
     let by_content = Layout::new().with(Entry::file(
@@ -220,13 +227,13 @@ fn a_model_by_name_or_by_content_or_an_empty_dir_is_not_no_model_file() {
         Content::format(ModelFormat::XgboostJson, 1, 64),
     ));
     assert_eq!(
-        count(&dir_codes(&by_content, Target::Posix), "no-model-file"),
+        count(&dir_codes(&by_content, Target::Posix), Code::NoModelFile),
         0
     );
     let empty = Layout::new().with(Entry::dir(Root::Model, "d"));
     let f = dir_codes(&empty, Target::Sagemaker);
-    assert_eq!(count(&f, "no-model-file"), 0, "{f:?}");
-    assert_eq!(count(&f, "empty-model-dir"), 1, "{f:?}");
+    assert_eq!(count(&f, Code::NoModelFile), 0, "{f:?}");
+    assert_eq!(count(&f, Code::EmptyModelDir), 1, "{f:?}");
 }
 
 #[test]
@@ -244,16 +251,16 @@ fn appledouble_sidecars_and_macosx_dirs_are_junk() {
             Content::Bytes(vec![0, 5, 22, 7]),
         ));
     let f = dir_codes(&l, Target::Sagemaker);
-    assert!(has(&f, "junk-files", "._model.pt"), "{f:?}");
-    assert!(has(&f, "junk-files", "__MACOSX"), "{f:?}");
-    assert_eq!(count(&f, "junk-files"), 2, "{f:?}");
+    assert!(has(&f, Code::JunkFiles, "._model.pt"), "{f:?}");
+    assert!(has(&f, Code::JunkFiles, "__MACOSX"), "{f:?}");
+    assert_eq!(count(&f, Code::JunkFiles), 2, "{f:?}");
     let clean = Layout::new().with(weights()).with(Entry::file(
         Root::Model,
         "a._b.txt",
         Content::Text("x".into()),
     ));
     assert_eq!(
-        count(&dir_codes(&clean, Target::Sagemaker), "junk-files"),
+        count(&dir_codes(&clean, Target::Sagemaker), Code::JunkFiles),
         0
     );
 }
@@ -265,27 +272,27 @@ fn a_link_member_is_a_sagemaker_error_and_nothing_for_posix() {
         .with(Entry::hardlink(Root::Model, "w2.bin", "w.bin"));
     let f = archive_codes(&l, Target::Sagemaker);
     assert!(
-        has(&f, "link-in-archive", "snapshots/r1/model.safetensors"),
+        has(&f, Code::LinkInArchive, "snapshots/r1/model.safetensors"),
         "{f:?}"
     );
     // GNU tar stores whichever name it lists second as the link entry.
     assert!(
-        has(&f, "link-in-archive", "w2.bin") || has(&f, "link-in-archive", "w.bin"),
+        has(&f, Code::LinkInArchive, "w2.bin") || has(&f, Code::LinkInArchive, "w.bin"),
         "{f:?}"
     );
     assert_eq!(
-        count(&f, "zero-byte-model-file"),
+        count(&f, Code::ZeroByteModelFile),
         0,
         "a hard link is not empty: {f:?}"
     );
-    assert_eq!(count(&f, "symlink-in-model-dir"), 0, "{f:?}");
+    assert_eq!(count(&f, Code::SymlinkInModelDir), 0, "{f:?}");
     assert_eq!(
-        count(&archive_codes(&l, Target::Posix), "link-in-archive"),
+        count(&archive_codes(&l, Target::Posix), Code::LinkInArchive),
         0
     );
     // KServe takes relative links that stay inside.
     assert_eq!(
-        count(&archive_codes(&l, Target::Kserve), "link-in-archive"),
+        count(&archive_codes(&l, Target::Kserve), Code::LinkInArchive),
         0
     );
 }
@@ -298,7 +305,7 @@ fn kserve_refuses_an_absolute_or_escaping_link_member() {
         .with(Entry::symlink(Root::Model, "d/up", "../../x"))
         .with(Entry::symlink(Root::Model, "ok", "model.pt"));
     let f = archive_codes(&l, Target::Kserve);
-    assert!(has(&f, "link-in-archive", "abs"), "{f:?}");
-    assert!(has(&f, "link-in-archive", "d/up"), "{f:?}");
-    assert!(!has(&f, "link-in-archive", "ok"), "{f:?}");
+    assert!(has(&f, Code::LinkInArchive, "abs"), "{f:?}");
+    assert!(has(&f, Code::LinkInArchive, "d/up"), "{f:?}");
+    assert!(!has(&f, Code::LinkInArchive, "ok"), "{f:?}");
 }
