@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use packtest::detect::{self, DetectOptions, JobDirs, Severity};
+use packtest::detect::{self, Code, DetectOptions, JobDirs, Severity};
 use packtest::layout::{Layout, Sandbox, SandboxError};
 use packtest::strategy::{clean_layout, job_layout, Profile, ERROR_LABELS, WARNING_LABELS};
 use proptest::prelude::*;
@@ -51,7 +51,7 @@ fn codes(layout: &Layout) -> Result<Codes, TestCaseError> {
             .collect(),
         labelled: findings
             .iter()
-            .filter(|f| WARNING_LABELS.contains(&f.code.id()))
+            .filter(|f| WARNING_LABELS.contains(&f.code))
             .map(|f| f.code.id().to_owned())
             .collect(),
         text,
@@ -63,8 +63,8 @@ proptest! {
 
     #[test]
     fn error_and_labelled_warning_codes_equal_injected_labels(layout in job_layout()) {
-        let labels = |set: &[&str]| -> BTreeSet<String> {
-            layout.labels.iter().map(|l| l.0.clone()).filter(|l| set.contains(&l.as_str())).collect()
+        let labels = |set: &[Code]| -> BTreeSet<String> {
+            layout.labels.iter().map(|l| l.0.clone()).filter(|l| set.iter().any(|c| c.id() == l)).collect()
         };
         let found = codes(&layout)?;
         prop_assert_eq!(&found.errors, &labels(&ERROR_LABELS), "findings:\n{}\nlayout:\n{}", found.text, layout.to_toml());

@@ -167,7 +167,7 @@ impl Code {
     ];
 
     /// The stable kebab-case id, as shown in reports and JSON.
-    pub fn id(self) -> &'static str {
+    pub const fn id(self) -> &'static str {
         match self {
             Code::EmptyModelDir => "empty-model-dir",
             Code::ModelSavedOutside => "model-saved-outside",

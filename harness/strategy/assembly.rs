@@ -1,6 +1,7 @@
 //! Assembling pieces into a layout: collision handling, the optional extra top folder, and
 //! the labels derived from the whole layout (`empty-model-dir`, `no-model-file`).
 
+use crate::detect::Code;
 use crate::layout::{Content, Entry, EntryKind, Layout, ModelFormat, RawPath, Root};
 
 use super::piece::Piece;
@@ -65,11 +66,11 @@ pub fn assemble(
     if !has_file {
         layout
             .labels
-            .insert(crate::layout::Label::new("empty-model-dir"));
+            .insert(crate::layout::Label::new(Code::EmptyModelDir.id()));
     } else if !layout.in_root(Root::Model).any(loads_as_model) {
         layout
             .labels
-            .insert(crate::layout::Label::new("no-model-file"));
+            .insert(crate::layout::Label::new(Code::NoModelFile.id()));
     }
     layout
 }

@@ -7,16 +7,14 @@
 //! elements), then shrinks what remains (sizes toward 0, names toward short ones). A failure
 //! caused by one long name therefore shrinks to the training script plus that one entry.
 //!
-//! Label contract (shared with the detector's ground-truth test, DESIGN §3): a label equal to
-//! a detector error code is present exactly when that error holds for the layout:
-//! `empty-model-dir`, `model-saved-outside`, `savedmodel-unversioned`, `savedmodel-incomplete`,
-//! `symlink-escape`, `dangling-symlink`, `special-file`. Other labels describe what is in the
-//! layout (`long-name`, `non-utf8-name`, `hardlink`, `large-file`, …) and promise nothing about
-//! findings. [`WARNING_LABELS`] (`symlink-in-model-dir`, `unreadable-by-server`,
-//! `no-model-file`, `junk-files`) promise a finding of that code under the default target,
-//! exactly as well. A link loop (`link-loop`) carries `dangling-symlink`: its target never
-//! resolves. `empty-model-dir` and `no-model-file` are derived from the assembled layout (they
-//! depend on every piece); all other labels come from the piece that injects them.
+//! Label contract (shared with the detector's ground-truth test): a label equal to the id of
+//! a code in [`ERROR_LABELS`] is present exactly when that error holds for the layout. Other
+//! labels describe what is in the layout (`long-name`, `non-utf8-name`, `hardlink`,
+//! `large-file`, …) and promise nothing about findings. A label equal to the id of a code in
+//! [`WARNING_LABELS`] promises a finding of that code under the default target, exactly as
+//! well. A link loop (`link-loop`) carries `dangling-symlink`: its target never resolves.
+//! `empty-model-dir` and `no-model-file` are derived from the assembled layout (they depend on
+//! every piece); all other labels come from the piece that injects them.
 //!
 //! `no-model-file` holds when the model dir has regular files and none is a model file by the
 //! generator's own account ([`loads_as_model`]): content written as a model format, or a name
@@ -49,6 +47,7 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use crate::detect::Code;
 use crate::layout::Layout;
 
 pub use assembly::{assemble, loads_as_model};
@@ -58,23 +57,23 @@ pub use profiles::{profile_piece, Profile};
 use pitfalls::pitfall;
 
 /// The labels that promise a detector error of the same code (the label contract above).
-pub const ERROR_LABELS: [&str; 7] = [
-    "empty-model-dir",
-    "model-saved-outside",
-    "savedmodel-unversioned",
-    "savedmodel-incomplete",
-    "symlink-escape",
-    "dangling-symlink",
-    "special-file",
+pub const ERROR_LABELS: [Code; 7] = [
+    Code::EmptyModelDir,
+    Code::ModelSavedOutside,
+    Code::SavedmodelUnversioned,
+    Code::SavedmodelIncomplete,
+    Code::SymlinkEscape,
+    Code::DanglingSymlink,
+    Code::SpecialFile,
 ];
 
 /// The labels that promise a detector finding of the same code, of any severity, under the
 /// default target (SageMaker): present exactly when the finding is (the label contract above).
-pub const WARNING_LABELS: [&str; 4] = [
-    "symlink-in-model-dir",
-    "unreadable-by-server",
-    "no-model-file",
-    "junk-files",
+pub const WARNING_LABELS: [Code; 4] = [
+    Code::SymlinkInModelDir,
+    Code::UnreadableByServer,
+    Code::NoModelFile,
+    Code::JunkFiles,
 ];
 
 /// Whole job layouts: any profile, pitfalls at realistic frequencies.

@@ -4,6 +4,7 @@ use proptest::test_runner::{Config, TestRng, TestRunner};
 
 use super::assembly::nest;
 use super::*;
+use crate::detect::Code;
 use crate::layout::{Content, Entry, EntryKind, Layout, Root};
 
 fn runner(seed: u8) -> TestRunner {
@@ -55,6 +56,7 @@ fn every_pitfall_label_shows_up() {
         );
     }
     for want in ERROR_LABELS
+        .map(Code::id)
         .into_iter()
         .chain([
             "long-name",
@@ -69,7 +71,7 @@ fn every_pitfall_label_shows_up() {
             "extra-top-folder",
             "unicode-name",
         ])
-        .chain(WARNING_LABELS)
+        .chain(WARNING_LABELS.map(Code::id))
         .chain(["link-loop", "dir-cycle", "symlink-to-dir", "appledouble"])
     {
         assert!(

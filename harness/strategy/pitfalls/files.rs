@@ -1,6 +1,7 @@
 //! Pitfall pieces made of files and directories: models saved in the wrong place, broken
 //! SavedModels, odd names and sizes, leftovers and bloat in the model dir, special files.
 
+use crate::detect::Code;
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -48,7 +49,7 @@ pub(super) fn model_saved_outside() -> SBoxedStrategy<Piece> {
     )
         .prop_map(|((f, name), s, n, root)| {
             piece(
-                &["model-saved-outside"],
+                &[Code::ModelSavedOutside.id()],
                 vec![Entry::file(root, name, Content::format(f, s, n))],
             )
         })
@@ -60,15 +61,15 @@ pub(super) fn savedmodel_broken() -> SBoxedStrategy<Piece> {
     (seed(), stem(), 0u8..3)
         .prop_map(|(s, name, variant)| match variant {
             0 => piece(
-                &["savedmodel-unversioned"],
+                &[Code::SavedmodelUnversioned.id()],
                 tf_savedmodel(&format!("export/{name}"), s, 64, true, true),
             ),
             1 => piece(
-                &["savedmodel-incomplete"],
+                &[Code::SavedmodelIncomplete.id()],
                 tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, true, false),
             ),
             _ => piece(
-                &["savedmodel-incomplete"],
+                &[Code::SavedmodelIncomplete.id()],
                 tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, false, true),
             ),
         })
@@ -191,7 +192,7 @@ pub(super) fn unreadable_by_server() -> SBoxedStrategy<Piece> {
                         .with_mode(0o600),
                 ]
             };
-            piece(&["unreadable-by-server"], e)
+            piece(&[Code::UnreadableByServer.id()], e)
         })
         .sboxed()
 }
@@ -207,7 +208,7 @@ pub(super) fn appledouble() -> SBoxedStrategy<Piece> {
                 format!("._{s}.pth")
             };
             piece(
-                &["appledouble", "junk-files"],
+                &["appledouble", Code::JunkFiles.id()],
                 vec![Entry::file(
                     m,
                     path,
@@ -316,7 +317,7 @@ pub(super) fn junk_files() -> SBoxedStrategy<Piece> {
     stem()
         .prop_map(move |s| {
             piece(
-                &["junk-files"],
+                &[Code::JunkFiles.id()],
                 vec![
                     Entry::file(
                         m,
@@ -336,7 +337,7 @@ pub(super) fn fifo() -> SBoxedStrategy<Piece> {
     stem()
         .prop_map(move |s| {
             piece(
-                &["special-file", "fifo"],
+                &[Code::SpecialFile.id(), "fifo"],
                 vec![Entry::fifo(m, format!("{s}.pipe"))],
             )
         })
@@ -349,7 +350,7 @@ pub(super) fn socket() -> SBoxedStrategy<Piece> {
     stem()
         .prop_map(move |s| {
             piece(
-                &["special-file", "socket"],
+                &[Code::SpecialFile.id(), "socket"],
                 vec![Entry::socket(m, format!("{s}.sock"))],
             )
         })

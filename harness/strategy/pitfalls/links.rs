@@ -1,6 +1,7 @@
 //! Pitfall pieces made of links: symlinks inside the model dir (to files, to dirs, to an
 //! ancestor, in a loop), escaping and dangling symlinks, and hard links.
 
+use crate::detect::Code;
 use proptest::prelude::*;
 
 use crate::layout::{Content, Entry, Fill, Root};
@@ -18,7 +19,7 @@ pub(super) fn symlink_inside() -> SBoxedStrategy<Piece> {
                 (format!("{s}-link"), format!("{s}.dat"))
             };
             piece(
-                &["symlink-inside", "symlink-in-model-dir"],
+                &["symlink-inside", Code::SymlinkInModelDir.id()],
                 vec![
                     Entry::file(m, format!("{s}.dat"), Content::random(sd, 100)),
                     Entry::symlink(m, link, target),
@@ -35,18 +36,22 @@ pub(super) fn odd_inside_link() -> SBoxedStrategy<Piece> {
     (stem(), seed(), 0u8..3)
         .prop_map(move |(s, sd, variant)| match variant {
             0 => piece(
-                &["symlink-inside", "symlink-to-dir", "symlink-in-model-dir"],
+                &[
+                    "symlink-inside",
+                    "symlink-to-dir",
+                    Code::SymlinkInModelDir.id(),
+                ],
                 vec![
                     Entry::file(m, format!("{s}d/part.dat"), Content::random(sd, 64)),
                     Entry::symlink(m, format!("{s}-latest"), format!("{s}d")),
                 ],
             ),
             1 => piece(
-                &["dir-cycle", "symlink-in-model-dir"],
+                &["dir-cycle", Code::SymlinkInModelDir.id()],
                 vec![Entry::symlink(m, format!("{s}c/up"), "..")],
             ),
             _ => piece(
-                &["link-loop", "dangling-symlink"],
+                &["link-loop", Code::DanglingSymlink.id()],
                 vec![
                     Entry::symlink(m, format!("{s}-a"), format!("{s}-b")),
                     Entry::symlink(m, format!("{s}-b"), format!("{s}-a")),
@@ -62,7 +67,7 @@ pub(super) fn symlink_escape() -> SBoxedStrategy<Piece> {
     (stem(), seed(), 0u8..3)
         .prop_map(move |(s, sd, variant)| match variant {
             0 => piece(
-                &["symlink-escape"],
+                &[Code::SymlinkEscape.id()],
                 vec![
                     Entry::file(
                         Root::Outside,
@@ -77,7 +82,7 @@ pub(super) fn symlink_escape() -> SBoxedStrategy<Piece> {
                 ],
             ),
             1 => piece(
-                &["symlink-escape"],
+                &[Code::SymlinkEscape.id()],
                 vec![
                     Entry::file(
                         Root::Input,
@@ -96,7 +101,7 @@ pub(super) fn symlink_escape() -> SBoxedStrategy<Piece> {
                 ],
             ),
             _ => piece(
-                &["symlink-escape"],
+                &[Code::SymlinkEscape.id()],
                 vec![Entry::symlink(
                     m,
                     format!("{s}-abs"),
@@ -113,7 +118,7 @@ pub(super) fn dangling_symlink() -> SBoxedStrategy<Piece> {
     stem()
         .prop_map(move |s| {
             piece(
-                &["dangling-symlink"],
+                &[Code::DanglingSymlink.id()],
                 vec![Entry::symlink(
                     m,
                     format!("{s}-dangling"),
