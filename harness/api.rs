@@ -1,13 +1,6 @@
-//! The library API for a platform team's `cargo test` (DESIGN §6).
+//! The library API for a platform team's `cargo test`.
 //!
-//! ```no_run
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! packtest::Harness::new(packtest::CommandPackager::parse("tar -czf {output} -C {model_dir} .")?)
-//!     .cases(64)
-//!     .run()
-//!     .assert_passed(); // panics with the shrunk layout and the replay seed
-//! # Ok(()) }
-//! ```
+//! The crate page shows the five-line use.
 //!
 //! Settings are passed by value (no thread-locals). Defaults: 256 cases, seed from
 //! `PACKTEST_SEED` or 0 (deterministic in CI), cases from `PACKTEST_CASES`, all cores,
@@ -81,7 +74,7 @@ impl<P: Packager> Harness<P> {
         self
     }
 
-    /// The deploy target whose consumer judges the archive (DESIGN §2; default `sagemaker`).
+    /// The deploy target whose consumer judges the archive (`packtest contract`; default `sagemaker`).
     pub fn target(mut self, target: crate::target::Target) -> Self {
         self.config.target = target;
         self

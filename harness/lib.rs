@@ -1,11 +1,43 @@
 //! packtest: a test harness and property-testing framework for ML model packagers.
 //!
 //! A packager turns a training job's model directory (`/opt/ml/model`) into `model.tar.gz`.
-//! packtest generates job layouts ([`layout`]), runs a packager on them ([`packager`]), reads
-//! the archive without extracting it ([`archive`]), and checks the packager contract
-//! ([`contract`]) the way the archive's consumer will unpack it ([`target`]: SageMaker hosting
-//! by default, GNU tar, or KServe). `packtest contract` prints the contract;
-//! [`target::contract_text`] renders it.
+//! packtest generates randomized job layouts, runs the packager on each, judges the archive
+//! the way its consumer will unpack it (SageMaker hosting by default, GNU tar, or KServe),
+//! shrinks every failure to a minimal layout, and prints the command that replays it.
+//!
+//! In a platform team's `cargo test` (the packager here is a command; any [`Packager`]
+//! implementation, such as [`packager::FnPackager`] around Rust code, works the same way):
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let packager = packtest::CommandPackager::parse("my-packager {model_dir} {output}")?;
+//! packtest::Harness::new(packager)
+//!     .cases(64)
+//!     .run()
+//!     .assert_passed(); // panics with the shrunk layout and the replay command
+//! # Ok(()) }
+//! ```
+//!
+//! The contract a packager must meet is in [`contract`] (and `packtest contract` prints it).
+//!
+//! The modules, from the bottom up; each uses only modules listed before it:
+//! - [`layout`]: what a training job left behind, as a value, and the sandbox it is built in;
+//! - [`archive`]: the one bounded, streaming reader of `.tar.gz` and `.tar`;
+//! - [`process`]: running a child process with a timeout, its whole process group, and
+//!   cancellation;
+//! - [`gzip`]: the parallel gzip writer and Huffman encoder;
+//! - [`packager`]: the [`Packager`] trait, the command adapter, the reference packager;
+//! - [`target`]: deploy targets and their consumers' extraction;
+//! - [`contract`]: the properties a packager's archive must have, per target;
+//! - [`detect`]: the silent-failure detector and its typed finding codes;
+//! - [`strategy`]: the proptest strategies that generate layouts;
+//! - [`outcome`]: what a run produced (case results, events, the report, the replay command);
+//! - [`runner`]: the parallel runner that generates, judges and shrinks;
+//! - [`report`]: text, JSON, JUnit and progress, read from [`outcome`] only;
+//! - [`scenario`]: the scenario library and its documentation page;
+//! - [`replay`]: loading saved failures and scenarios to run again;
+//! - [`sim`]: a training command run in an emulated job;
+//! - [`Harness`]: the builder for `cargo test`.
 
 mod api;
 pub mod archive;

@@ -1,6 +1,6 @@
 //! The `packtest` command line: argument parsing (clap) and exit codes.
 //!
-//! Exit codes (DESIGN §3, §5), mapped in one place, `cli::exit::code`:
+//! Exit codes, mapped in one place, `cli::exit::code`:
 //! - 0: success, no error finding, every case passed;
 //! - 1: a finding or a failed property: the archive is damaged, the packager broke the contract;
 //! - 2: bad input or usage: a missing dir, a file that is not an archive, a bad flag, a

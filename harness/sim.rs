@@ -1,6 +1,6 @@
 //! `packtest sim`: run a real training command in an emulated SageMaker training job.
 //!
-//! The job gets a fresh sandbox (DESIGN §1) and the training toolkit's environment:
+//! The job gets a fresh sandbox (the directories of a SageMaker training job) and the training toolkit's environment:
 //! `SM_MODEL_DIR`, `SM_OUTPUT_DATA_DIR`, `SM_OUTPUT_DIR`, `SM_INPUT_DIR`, one
 //! `SM_CHANNEL_<NAME>` per `--input NAME=DIR` (copied into `opt/ml/input/data/NAME`),
 //! `SM_CHANNELS`, `SM_HPS`, `SM_NUM_GPUS=0`, `SM_CURRENT_HOST=algo-1`, `SM_HOSTS`, and

@@ -2,7 +2,7 @@
 //!
 //! [`DiskTree::scan`] walks the model dir with `lstat` (never following a symlink), hashing
 //! regular files. [`DiskTree::diff`] compares that tree with a manifest under the `fidelity`
-//! rules of DESIGN §2: every directory present, identical bytes, identical symlink targets,
+//! rules of the contract's `fidelity`: every directory present, identical bytes, identical symlink targets,
 //! matching executable bits, and a hard link stored either as a link entry or as a full copy.
 //! Sockets on disk may be left out of the archive.
 

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use packtest::detect::Framework;
+use packtest::packager::ArchiveFormat;
 use packtest::target::Target;
 
 /// The command line.
@@ -35,8 +37,8 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
         threads: Option<u32>,
         /// `tar.gz` (default) or `tar` (uncompressed model data).
-        #[arg(long, default_value = "tar.gz", value_parser = ["tar.gz", "tar"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = ArchiveFormat::TarGz)]
+        format: ArchiveFormat,
         /// The deploy target: `sagemaker` copies what internal links point to and refuses
         /// links out, dangling links, FIFOs and devices; `posix` stores them as they are.
         #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
@@ -61,7 +63,7 @@ pub enum Command {
         #[arg(long, value_parser = target_parser())]
         target: Option<Target>,
     },
-    /// Find silent failures in a finished job's dirs, or in an archive (DESIGN §3).
+    /// Find silent failures in a finished job's dirs, or in an archive.
     Check(CheckArgs),
     /// Run a real training command in an emulated SageMaker job, pack, and check the result.
     Sim(SimArgs),
@@ -80,7 +82,7 @@ pub enum Command {
         /// A new or empty directory; it becomes the sandbox root (DIR/opt/ml/model, …).
         dir: PathBuf,
     },
-    /// Run a packager against generated job layouts and check the contract (DESIGN §2).
+    /// Run a packager against generated job layouts and check the contract (`packtest contract`).
     Run(RunArgs),
     /// Print an archive's manifest without extracting it.
     Inspect {
@@ -114,7 +116,7 @@ pub struct RunArgs {
     /// Also check the strict profile: deterministic, sorted, normalized.
     #[arg(long)]
     pub strict: bool,
-    /// The deploy target whose consumer judges the archive (DESIGN §2).
+    /// The deploy target whose consumer judges the archive (`packtest contract`).
     #[arg(long, default_value = "sagemaker", value_parser = target_parser(), env = "PACKTEST_TARGET")]
     pub target: Target,
     /// Also run every scenario or saved failure (*.toml) in DIR; repeatable.
@@ -192,9 +194,9 @@ pub struct CheckArgs {
     /// M, G suffixes.
     #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
     pub max_unpacked: Option<u64>,
-    /// Turn on a framework's rules: pytorch, tensorflow, huggingface, xgboost, sklearn.
-    #[arg(long)]
-    pub framework: Option<String>,
+    /// Turn on a framework's rules.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub framework: Option<Framework>,
     /// The deploy target whose consumer unpacks the archive: sagemaker, posix, kserve.
     #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
     pub target: Target,
@@ -210,8 +212,8 @@ pub struct SimArgs {
     #[arg(long)]
     pub packager: Option<String>,
     /// Turn on a framework's rules.
-    #[arg(long)]
-    pub framework: Option<String>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub framework: Option<Framework>,
     /// An input channel, NAME=DIR (repeatable); copied to opt/ml/input/data/NAME.
     #[arg(long, value_name = "NAME=DIR")]
     pub input: Vec<String>,

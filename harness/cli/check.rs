@@ -4,20 +4,16 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use packtest::archive::Manifest;
+use packtest::detect::Framework;
 
 use super::args::CheckArgs;
 use super::exit::{usage, CliError, Status};
 
-pub(super) fn framework(f: &Option<String>) -> Result<packtest::detect::DetectOptions, CliError> {
-    let framework = f
-        .as_deref()
-        .map(str::parse::<packtest::detect::Framework>)
-        .transpose()
-        .map_err(|e| usage(anyhow::anyhow!(e)))?;
-    Ok(packtest::detect::DetectOptions {
-        framework,
+pub(super) fn framework(f: Option<Framework>) -> packtest::detect::DetectOptions {
+    packtest::detect::DetectOptions {
+        framework: f,
         ..Default::default()
-    })
+    }
 }
 
 /// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
@@ -58,7 +54,7 @@ pub(super) fn check(a: CheckArgs) -> Result<Status, CliError> {
     use packtest::detect::{self, JobDirs};
     let opts = detect::DetectOptions {
         target: a.target,
-        ..framework(&a.framework)?
+        ..framework(a.framework)
     };
     let dirs = match (&a.sandbox, &a.model_dir) {
         (Some(root), _) => {

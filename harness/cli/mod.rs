@@ -25,7 +25,7 @@ pub fn dispatch(command: Command) -> Result<Status, CliError> {
             threads,
             format,
             target,
-        } => pack::pack(&model_dir, &output, level, threads, &format, target),
+        } => pack::pack(&model_dir, &output, level, threads, format, target),
         Command::Unpack {
             archive,
             dir,

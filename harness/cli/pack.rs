@@ -12,7 +12,7 @@ pub(super) fn pack(
     output: &Path,
     level: u32,
     threads: Option<u32>,
-    format: &str,
+    format: packtest::packager::ArchiveFormat,
     target: Target,
 ) -> Result<Status, CliError> {
     // Under `ulimit -f` the kernel kills a writer with SIGXFSZ, leaving the temp file; ignored,
@@ -36,9 +36,7 @@ pub(super) fn pack(
     if let Some(t) = threads {
         options.threads = t as usize;
     }
-    if format == "tar" {
-        options.format = packtest::packager::ArchiveFormat::Tar;
-    }
+    options.format = format;
     let packager = ReferencePackager { options };
     let start = std::time::Instant::now();
     match packager.pack_dir(model_dir, output) {

@@ -13,7 +13,7 @@ pub(super) fn sim(a: SimArgs) -> Result<Status, CliError> {
     use packtest::sim::{self, SimError, SimOptions};
     let opts = packtest::detect::DetectOptions {
         target: a.target,
-        ..framework(&a.framework)?
+        ..framework(a.framework)
     };
     let mut inputs = Vec::new();
     for i in &a.input {

@@ -1,5 +1,6 @@
-//! The packager contract, per deploy target: every property, with its stable id (`packtest
-//! contract` prints it; [`crate::target::contract_text`] is that text).
+//! The packager contract, per deploy target: every property, with its stable id. The contract
+//! itself follows this introduction; `packtest contract` prints the same text, which
+//! [`crate::target::contract_text`] renders (a unit test keeps this page equal to it).
 //!
 //! [`check`] judges one packager run from the evidence the runner collected: the sandbox, the
 //! tree digest before and after, the model dir as scanned before the run, and the outcome. It
@@ -29,6 +30,8 @@
 //! - succeeding on a model dir that the target requires refusing is `special-files` for a FIFO
 //!   or device and `fidelity` for a link, unless the archive already breaks `member-types` or
 //!   `containment` at that path.
+//!
+#![doc = include_str!("CONTRACT.md")]
 
 mod containment;
 mod fidelity;
@@ -171,4 +174,20 @@ impl Judgement {
 /// Scans the model dir for [`Evidence::model_tree`].
 pub fn scan_model_dir(model_dir: &Path) -> Result<DiskTree, crate::layout::SandboxError> {
     DiskTree::scan(model_dir)
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use crate::target::{contract_text, Target};
+
+    /// `CONTRACT.md` is this module's rustdoc; regenerate it with
+    /// `cargo run -q -- contract > harness/contract/CONTRACT.md`.
+    #[test]
+    fn the_rustdoc_contract_is_the_printed_contract() {
+        assert_eq!(
+            include_str!("CONTRACT.md"),
+            contract_text(&Target::ALL),
+            "harness/contract/CONTRACT.md is stale: run `cargo run -q -- contract > harness/contract/CONTRACT.md`"
+        );
+    }
 }

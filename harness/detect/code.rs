@@ -34,8 +34,9 @@ impl Severity {
     }
 }
 
-/// What a finding is about. Codes from `inference-code-misplaced` on in DESIGN §3's list are
-/// additions to its starting set, each for a documented pitfall (sagemaker-pitfalls.md).
+/// What a finding is about: one variant per stable kebab-case code, each documented with what
+/// it means and its severity. Every code stands for a documented pitfall; the scenario library
+/// (`packtest scenarios list`) holds a real case, with its public sources, for most of them.
 ///
 /// Ordering follows the id strings, so findings sort as they did when codes were strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,7 +67,7 @@ pub enum Code {
     /// `unreadable-file` (error): a file or directory the current user cannot read.
     UnreadableFile,
     /// `archive-mismatch` (error): what the target's consumer extracts from the archive is not
-    /// what it must get from the model dir (the contract's `fidelity`, DESIGN §2).
+    /// what it must get from the model dir (the contract's `fidelity`).
     ArchiveMismatch,
     /// `archive-damaged` (error, archives): the archive could not be read to its end. Reported
     /// by `check --archive`, which reads the archive before the detector runs.

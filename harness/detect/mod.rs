@@ -1,4 +1,4 @@
-//! The silent-failure detector (DESIGN §3): findings about a finished job and its archive.
+//! The silent-failure detector: findings about a finished job and its archive.
 //!
 //! It looks at a job's directories (the model dir, and the working dir, `/tmp`-like and
 //! output dirs where a model may have been saved by mistake) or at an archive alone, and
@@ -10,7 +10,7 @@
 //! rules as `check --model-dir`.
 //!
 //! Codes that depend on the deploy target ([`DetectOptions::target`], `check --target`,
-//! DESIGN §2 and §3) read it from the target's [`crate::target::TargetSpec`]:
+//! see [`crate::target`]) read it from the target's [`crate::target::TargetSpec`]:
 //! [`Code::LinkInArchive`], [`Code::SymlinkInModelDir`], [`Code::UnreadableByServer`].
 //!
 //! Layout: `code` (codes, severities), `finding` ([`Finding`], [`Where`]), `options` (what to
@@ -151,7 +151,7 @@ pub fn link_findings(manifest: &Manifest, target: Target) -> Vec<Finding> {
 }
 
 /// `archive-mismatch`: what `target`'s consumer extracts from the archive is not what it
-/// must get from the model dir (the contract's `fidelity`, DESIGN §2). Members the consumer
+/// must get from the model dir (the contract's `fidelity`). Members the consumer
 /// refuses are left to `link-in-archive` and the other archive findings, and so is what lies
 /// under them.
 pub fn check_archive_against(

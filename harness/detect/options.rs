@@ -9,18 +9,22 @@ use crate::layout::{Root, Sandbox};
 use crate::target::Target;
 
 /// The serving framework, for framework-specific rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Framework {
     /// PyTorch / TorchServe.
+    #[value(alias = "torch")]
     Pytorch,
     /// TensorFlow Serving.
+    #[value(alias = "tf")]
     Tensorflow,
     /// Hugging Face inference toolkit.
+    #[value(alias = "hf")]
     Huggingface,
     /// XGBoost container.
     Xgboost,
     /// scikit-learn container.
+    #[value(alias = "scikit-learn")]
     Sklearn,
 }
 
@@ -45,7 +49,7 @@ impl std::str::FromStr for Framework {
 pub struct DetectOptions {
     /// Force framework-specific rules on (they are also on when the content shows the framework).
     pub framework: Option<Framework>,
-    /// The deploy target whose consumer unpacks the archive (DESIGN §2); it decides the
+    /// The deploy target whose consumer unpacks the archive; it decides the
     /// target-dependent codes (`link-in-archive`, `symlink-in-model-dir`,
     /// `unreadable-by-server`). Default: SageMaker.
     pub target: Target,

@@ -2,7 +2,7 @@
 //!
 //! A [`Layout`] is a value (a list of [`Entry`]s plus pitfall labels). It says nothing about
 //! how it gets onto disk; [`Sandbox::materialize`] writes it into a fresh job sandbox
-//! (DESIGN §1), exactly: the tree on disk is what the layout says, plus the implied parent
+//! (the directories of a SageMaker training job), exactly: the tree on disk is what the layout says, plus the implied parent
 //! directories and the fixed sandbox skeleton, and nothing else.
 //!
 //! Submodules:

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::bytes::RawPath;
 use super::content::Content;
 
-/// Where in the job sandbox an entry lives (DESIGN §1).
+/// Where in the job sandbox an entry lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Root {
@@ -211,7 +211,7 @@ impl Entry {
 
 /// The label of an injected pitfall, in kebab-case (for example `stray-save-cwd`).
 ///
-/// Labels that equal a detector code (DESIGN §3) promise that the detector reports that code.
+/// Labels that equal a detector code ([`crate::detect::Code`]) promise that the detector reports that code.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Label(pub String);

@@ -1,6 +1,6 @@
 //! The reference packager: SageMaker-compatible, deterministic, atomic.
 //!
-//! It meets the default and strict profiles of DESIGN §2 by construction:
+//! It meets the default and strict profiles of the contract (`packtest contract`) by construction:
 //! - it walks with `lstat` and never follows a symlink; entries come depth-first with each
 //!   directory's children sorted by name bytes (what `tar --sort=name` gives);
 //! - member names are bare relative paths (`model.pt`, `1/variables/…`), as the SageMaker SDK
@@ -39,10 +39,11 @@ use crate::gzip::{PgzWriter, PgzipStats};
 use crate::target::Target;
 
 /// The archive format the reference packager writes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArchiveFormat {
     /// `model.tar.gz` (the default).
     #[default]
+    #[value(name = "tar.gz")]
     TarGz,
     /// Uncompressed tar (SageMaker `ModelDataSource` style model data).
     Tar,

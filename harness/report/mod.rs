@@ -1,12 +1,12 @@
 //! Reports: the text summary, JSON, JUnit XML, the live progress display, and findings.
 //!
 //! The runner emits [`Event`](crate::outcome::Event)s and returns a
-//! [`RunReport`](crate::outcome::RunReport); this module is the only place that turns them into
+//! [`RunReport`]; this module is the only place that turns them into
 //! text, and the only user of `indicatif` and `quick-junit`. It reads [`crate::outcome`] and
 //! never the runner. A redacted mode (durations and sandbox paths replaced by placeholders)
 //! keeps the output stable for snapshot tests.
 //!
-//! JSON wire format (`--json FILE`): the [`RunReport`](crate::outcome::RunReport) serialized
+//! JSON wire format (`--json FILE`): the [`RunReport`] serialized
 //! with serde. Paths are strings when they are UTF-8 and `{ "hex": "…" }` otherwise. Field
 //! names are stable; `replay` fields are shell commands that reproduce the run or the case.
 //! JUnit: one `<testcase>` per case and scenario. A broken property is a `failure`; a

@@ -1,15 +1,15 @@
 //! The parallel runner: generates cases, runs the packager, judges, shrinks, saves failures.
 //!
 //! The runner never prints: it emits [`Event`]s to a sink, and the `report` module renders
-//! them (style anchor 11). Reproducibility: case `i` of seed `S` is generated from its own RNG,
+//! them. Reproducibility: case `i` of seed `S` is generated from its own RNG,
 //! seeded from `(S, i)` only, so the same seed gives the same layouts whatever `--jobs` and
 //! whatever `--partition`; results are collected in case order.
 //!
-//! Outcomes are kept apart (style anchor 6): a broken property is a **failure**; a layout the
+//! Outcomes are kept apart: a broken property is a **failure**; a layout the
 //! host filesystem cannot build is a **reject** (counted, never blamed on the packager); a
 //! packager that cannot be started is a **setup error** that stops the run (exit 2).
 //!
-//! Before the generated cases, one known-good baseline layout runs (style anchor 10): if the
+//! Before the generated cases, one known-good baseline layout runs: if the
 //! packager breaks the contract there, the run stops with that one report instead of hundreds
 //! of copies of it.
 //!
@@ -63,7 +63,7 @@ pub struct RunConfig {
     pub jobs: usize,
     /// Check the strict profile too.
     pub strict: bool,
-    /// The deploy target whose consumer judges the archive (DESIGN §2).
+    /// The deploy target whose consumer judges the archive.
     pub target: Target,
     /// Per-run packager timeout.
     pub timeout: Duration,

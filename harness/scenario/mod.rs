@@ -18,7 +18,7 @@
 //! [expect]
 //! codes = ["empty-model-dir", "model-saved-outside"]
 //!
-//! # One table per deploy target (DESIGN §2), all three required: what packtest's reference
+//! # One table per deploy target (`packtest contract`), all three required: what packtest's reference
 //! # packager does for that target (`packtest pack --target T`), what the target's consumer
 //! # model makes of the archive a typical packager (`tar -czf OUT -C model_dir .`, links
 //! # stored as links) writes, and that in one line.

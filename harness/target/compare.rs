@@ -1,5 +1,5 @@
 //! The expected tree against what the consumer extracted: the `fidelity` comparison of
-//! DESIGN §2, per target.
+//! the contract, per target.
 //!
 //! A parent dir that only children imply counts as present (every extractor creates it); an
 //! empty dir must be a member, since nothing else makes the consumer create it. Exec bits are

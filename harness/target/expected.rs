@@ -1,4 +1,4 @@
-//! What a target's consumer must end up with: the expected tree of DESIGN §2, derived from
+//! What a target's consumer must end up with: the contract's expected tree, derived from
 //! the model dir walked with lstat.
 //!
 //! | model dir holds | `posix` | `sagemaker` | `kserve` |

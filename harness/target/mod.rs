@@ -1,4 +1,4 @@
-//! Deploy targets (DESIGN §2): who unpacks the archive, what that consumer takes, and what
+//! Deploy targets (`--target`): who unpacks the archive, what that consumer takes, and what
 //! it must end up with.
 //!
 //! An archive exists to be unpacked. A packager is correct for a target when the target's
@@ -6,9 +6,9 @@
 //! take. A target is data ([`TargetSpec`]: which member types the consumer takes, what it does
 //! with links, and what a packager must turn each kind of model-dir object into) read by three
 //! small rule sets:
-//! - [`expected`]: the tree the consumer must end up with, derived from the model dir walked
+//! - [`expected`](mod@expected): the tree the consumer must end up with, derived from the model dir walked
 //!   with lstat, plus what the packager must refuse;
-//! - [`extract`]: the consumer's extraction, modelled on a manifest (never touching the disk);
+//! - [`extract`](mod@extract): the consumer's extraction, modelled on a manifest (never touching the disk);
 //! - [`unpack`]: the same extraction written to a directory, refusing what the consumer
 //!   refuses, never writing outside it.
 //!
@@ -245,7 +245,7 @@ fn expect_row(t: Target, what: &str) -> &'static str {
     }
 }
 
-/// The property table of DESIGN §2 (ids are stable).
+/// The contract's property table (ids are stable).
 pub const PROPERTIES: [(&str, &str); 14] = [
     ("exit-and-output", "exit 0 and a regular file at the output path; exit 0 with no file is a silent failure; failing on a layout that holds nothing the target lets a packager refuse is a failure too"),
     ("valid-gzip", "every gzip member's CRC32 and ISIZE verify, no trailing garbage"),
@@ -266,7 +266,7 @@ pub const PROPERTIES: [(&str, &str); 14] = [
 /// The contract of `targets` as Markdown: who the consumer is, what it takes, the expected
 /// tree, and the properties (`packtest contract`).
 pub fn contract_text(targets: &[Target]) -> String {
-    let mut s = String::from("# The packager contract (packtest, DESIGN §2)\n\n");
+    let mut s = String::from("# The packager contract (packtest)\n\n");
     s.push_str("A packager is correct for a target when that target's consumer gets the model dir, or when the packager refuses loudly what that consumer cannot take.\n\n");
     s.push_str("| target | the consumer | what it can take |\n|---|---|---|\n");
     for t in targets {

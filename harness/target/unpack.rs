@@ -1,7 +1,7 @@
 //! `packtest unpack`: extract an archive exactly as a target's consumer would, into a new or
 //! empty directory, never writing outside it.
 //!
-//! It is the executable form of [`super::extract`]. The archive is read twice: the first pass
+//! It is the executable form of [`super::extract`](mod@super::extract). The archive is read twice: the first pass
 //! builds the manifest (every CRC, checksum and the end marker verified) and runs the
 //! consumer's model on it; a consumer that refuses the archive (SageMaker and KServe fail the
 //! whole deploy on one refused member) gets nothing written. The second pass streams each

@@ -6,7 +6,7 @@ use crate::detect::code::Code;
 use crate::detect::finding::Finding;
 use crate::detect::tree::NodeKind;
 
-/// `unreadable-by-server`: on a target whose server may run as a non-root user (DESIGN §2),
+/// `unreadable-by-server`: on a target whose server may run as a non-root user,
 /// a file others cannot read or a directory others cannot list or enter.
 pub(crate) fn unreadable_by_server(c: &Ctx<'_>, out: &mut Vec<Finding>) {
     if !c.opts.target.spec().needs_world_readable {

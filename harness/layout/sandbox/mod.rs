@@ -1,6 +1,6 @@
 //! Materializing a layout into a job sandbox, and the sandbox's tree digest.
 //!
-//! The sandbox has the fixed skeleton of DESIGN §1 (every [`Root`] directory plus `out/`).
+//! The sandbox has the fixed skeleton of a SageMaker training job (every [`Root`] directory plus `out/`).
 //! Materializing is exact: each entry becomes one filesystem object with the layout's mode,
 //! implied parent directories are created with mode 0755 regardless of the umask, and nothing
 //! else is written. File content is streamed, so a multi-GiB file costs a 64 KiB buffer.
