@@ -10,7 +10,7 @@ use super::Partition;
 use crate::packager::Invocation;
 use crate::target::Target;
 
-/// The per-run packager timeout when none is given (`--timeout`, [`crate::Harness::timeout`]).
+/// The per-run packager timeout when none is given (`--timeout`, `Harness::timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The command that reproduces a run or one of its failures.

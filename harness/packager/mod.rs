@@ -92,29 +92,24 @@ pub trait Packager: Send + Sync {
     fn pack(&self, job: &PackJob) -> PackOutcome;
 }
 
-impl<P: Packager + ?Sized> Packager for &P {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn invocation(&self) -> Invocation {
-        (**self).invocation()
-    }
-    fn pack(&self, job: &PackJob) -> PackOutcome {
-        (**self).pack(job)
-    }
+/// A reference or a box of a packager is that packager.
+macro_rules! forward_packager {
+    ($($ty:ty),*) => {$(
+        impl<P: Packager + ?Sized> Packager for $ty {
+            fn name(&self) -> String {
+                (**self).name()
+            }
+            fn invocation(&self) -> Invocation {
+                (**self).invocation()
+            }
+            fn pack(&self, job: &PackJob) -> PackOutcome {
+                (**self).pack(job)
+            }
+        }
+    )*};
 }
 
-impl<P: Packager + ?Sized> Packager for Box<P> {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn invocation(&self) -> Invocation {
-        (**self).invocation()
-    }
-    fn pack(&self, job: &PackJob) -> PackOutcome {
-        (**self).pack(job)
-    }
-}
+forward_packager!(&P, Box<P>);
 
 /// An in-process packager from a closure `Fn(model_dir, output) -> Result<(), String>`.
 pub struct FnPackager<F> {

@@ -88,7 +88,7 @@ pub fn manifest_lines(m: &crate::archive::Manifest) -> Vec<String> {
         .map(|x| {
             let sha = x
                 .sha256
-                .map(|h| crate::RawPath::new(h[..4].to_vec()).to_hex())
+                .map(|h| crate::layout::RawPath::new(h[..4].to_vec()).to_hex())
                 .unwrap_or_else(|| "-".into());
             let target = x
                 .link_target
@@ -127,24 +127,25 @@ pub fn observe(layout: &Layout) -> Result<Observed, String> {
         crate::archive::Manifest::read_path(p, Default::default()).map_err(|e| e.to_string())
     };
     let typical_path = outs.path().join("typical.tar.gz");
-    crate::ReferencePackager::for_target(Target::Posix)
+    crate::packager::ReferencePackager::for_target(Target::Posix)
         .pack_dir(&sb.model_dir(), &typical_path)
         .map_err(|e| format!("the typical (posix) archive could not be made: {e}"))?;
     let typical = read(&typical_path)?;
     let mut targets = Vec::new();
     for t in Target::ALL {
         let out = outs.path().join(format!("{}.tar.gz", t.id()));
-        let (packed, archive) =
-            match crate::ReferencePackager::for_target(t).pack_dir(&sb.model_dir(), &out) {
-                Ok(_) => (true, manifest_lines(&read(&out)?)),
-                Err(e) => (
-                    false,
-                    vec![format!(
-                        "the reference packager refused: {}",
-                        crate::layout::redact_paths(&e.to_string())
-                    )],
-                ),
-            };
+        let (packed, archive) = match crate::packager::ReferencePackager::for_target(t)
+            .pack_dir(&sb.model_dir(), &out)
+        {
+            Ok(_) => (true, manifest_lines(&read(&out)?)),
+            Err(e) => (
+                false,
+                vec![format!(
+                    "the reference packager refused: {}",
+                    crate::layout::redact_paths(&e.to_string())
+                )],
+            ),
+        };
         let x = crate::target::extract(&typical, t);
         let consumer = if x.refusals.is_empty() {
             vec!["extracts".to_string()]

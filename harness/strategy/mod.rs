@@ -58,13 +58,13 @@ use pitfalls::pitfall;
 
 /// The labels that promise a detector error of the same code (the label contract above).
 pub const ERROR_LABELS: [Code; 7] = [
+    Code::DanglingSymlink,
     Code::EmptyModelDir,
     Code::ModelSavedOutside,
-    Code::SavedmodelUnversioned,
     Code::SavedmodelIncomplete,
-    Code::SymlinkEscape,
-    Code::DanglingSymlink,
+    Code::SavedmodelUnversioned,
     Code::SpecialFile,
+    Code::SymlinkEscape,
 ];
 
 /// The labels that promise a detector finding of the same code, of any severity, under the
