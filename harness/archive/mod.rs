@@ -28,7 +28,7 @@ pub use diff::{Diff, DiffItem, DiskEntry, DiskKind, DiskTree};
 pub use error::{ArchiveError, GarbageAfter};
 pub use gzip::GzipHeader;
 pub use member::{normalize_name, HeaderForm, Member, MemberKind};
-pub use names::NameProblem;
+pub use names::{NameClass, NameProblem};
 
 /// Bounds on what reading an archive may cost.
 #[derive(Clone, Copy, Debug)]

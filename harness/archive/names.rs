@@ -8,6 +8,61 @@ use serde::Serialize;
 use super::member::{normalize_name, Member, MemberKind};
 use crate::layout::RawPath;
 
+/// The kind of a [`NameProblem`]; its stable kebab-case id is shown in reports and JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NameClass {
+    /// `absolute`: a name starting with `/`.
+    Absolute,
+    /// `parent-dir`: a `..` component.
+    ParentDir,
+    /// `windows-drive`: a name like `C:…`.
+    WindowsDrive,
+    /// `backslash`: a `\` in the name.
+    Backslash,
+    /// `link-escape`: a link whose target leaves the archive root.
+    LinkEscape,
+    /// `through-symlink`: a member below an earlier symlink member.
+    ThroughSymlink,
+    /// `duplicate`: a path stored twice.
+    Duplicate,
+    /// `device`: a character or block device.
+    Device,
+    /// `setuid`: the setuid mode bit.
+    Setuid,
+    /// `setgid`: the setgid mode bit.
+    Setgid,
+}
+
+impl NameClass {
+    /// The stable kebab-case id.
+    pub const fn id(self) -> &'static str {
+        match self {
+            NameClass::Absolute => "absolute",
+            NameClass::ParentDir => "parent-dir",
+            NameClass::WindowsDrive => "windows-drive",
+            NameClass::Backslash => "backslash",
+            NameClass::LinkEscape => "link-escape",
+            NameClass::ThroughSymlink => "through-symlink",
+            NameClass::Duplicate => "duplicate",
+            NameClass::Device => "device",
+            NameClass::Setuid => "setuid",
+            NameClass::Setgid => "setgid",
+        }
+    }
+}
+
+impl std::fmt::Display for NameClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for NameClass {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
 /// A member name that is unsafe to extract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NameProblem {
@@ -15,15 +70,14 @@ pub struct NameProblem {
     pub index: usize,
     /// The name as stored.
     pub name: RawPath,
-    /// Stable class: `absolute`, `parent-dir`, `windows-drive`, `backslash`, `link-escape`,
-    /// `through-symlink`, `duplicate`, `device`, `setuid`, `setgid`.
-    pub class: &'static str,
+    /// What kind of problem it is.
+    pub class: NameClass,
     /// A human explanation.
     pub reason: String,
 }
 
 /// One rule's finding for one member: its class and the explanation.
-type Found = (&'static str, String);
+type Found = (NameClass, String);
 
 /// The problems of `members`, in member order; within a member, in the order of the rules
 /// (see [`super::Manifest::name_problems`]).
@@ -58,13 +112,13 @@ fn leaves_target(raw: &[u8]) -> Option<Found> {
     if raw.starts_with(b"/") {
         (raw != b"/").then(|| {
             (
-                "absolute",
+                NameClass::Absolute,
                 "the name is absolute; extracting it writes outside the target dir".into(),
             )
         })
     } else if raw.split(|b| *b == b'/').any(|c| c == b"..") {
         Some((
-            "parent-dir",
+            NameClass::ParentDir,
             "the name has a `..` component; extracting it can write outside the target dir".into(),
         ))
     } else {
@@ -76,7 +130,7 @@ fn leaves_target(raw: &[u8]) -> Option<Found> {
 fn windows_drive(raw: &[u8]) -> Option<Found> {
     (raw.len() >= 2 && raw[0].is_ascii_alphabetic() && raw[1] == b':').then(|| {
         (
-            "windows-drive",
+            NameClass::WindowsDrive,
             "the name starts with a Windows drive letter".into(),
         )
     })
@@ -86,7 +140,7 @@ fn windows_drive(raw: &[u8]) -> Option<Found> {
 fn backslash(raw: &[u8]) -> Option<Found> {
     raw.contains(&b'\\').then(|| {
         (
-            "backslash",
+            NameClass::Backslash,
             "the name has a backslash, a path separator on Windows".into(),
         )
     })
@@ -103,7 +157,7 @@ fn link_escape(m: &Member) -> Option<Found> {
     };
     (escaped && !m.is_root_entry()).then(|| {
         (
-            "link-escape",
+            NameClass::LinkEscape,
             format!(
                 "the {} target `{t}` points outside the archive root",
                 m.kind.name()
@@ -121,7 +175,7 @@ fn through_symlink(path: &[u8], symlinks: &HashSet<&[u8]>) -> Option<Found> {
         .map(|(i, _)| trim_slashes(&path[..i]))
         .find(|prefix| symlinks.contains(prefix))?;
     Some((
-        "through-symlink",
+        NameClass::ThroughSymlink,
         format!(
             "it lies under `{}`, an earlier symlink member: extracting it writes through the link",
             RawPath::from(link)
@@ -140,7 +194,7 @@ fn duplicate<'m>(
     }
     let prev = seen.insert(m.path.as_bytes(), index)?;
     Some((
-        "duplicate",
+        NameClass::Duplicate,
         format!(
             "member {} has the same path: extracting keeps only this later one",
             prev + 1
@@ -162,7 +216,7 @@ fn track_symlink<'m>(m: &'m Member, symlinks: &mut HashSet<&'m [u8]>) {
 fn device(m: &Member) -> Option<Found> {
     matches!(m.kind, MemberKind::CharDevice | MemberKind::BlockDevice).then(|| {
         (
-            "device",
+            NameClass::Device,
             format!(
                 "a {}: extracting it as root creates a device node",
                 m.kind.name()
@@ -177,7 +231,7 @@ fn set_id_bits(m: &Member) -> Vec<Found> {
     if !matches!(m.kind, MemberKind::File | MemberKind::Hardlink) {
         return out;
     }
-    for (bit, class) in [(0o4000, "setuid"), (0o2000, "setgid")] {
+    for (bit, class) in [(0o4000, NameClass::Setuid), (0o2000, NameClass::Setgid)] {
         if m.mode & bit != 0 {
             out.push((
                 class,

@@ -175,7 +175,7 @@ fn dotdot_absolute_and_escaping_link_names_are_name_problems() {
     t.extend(end());
     let (m, err) = read(&gz(&t));
     assert!(err.is_none());
-    let classes: Vec<&str> = m.name_problems().iter().map(|p| p.class).collect();
+    let classes: Vec<&str> = m.name_problems().iter().map(|p| p.class.id()).collect();
     assert_eq!(
         classes,
         ["parent-dir", "absolute", "link-escape", "link-escape"]
@@ -352,7 +352,7 @@ fn write_through_links_duplicates_devices_and_setuid_are_unsafe_members() {
     let got: Vec<(usize, &str)> = m
         .name_problems()
         .iter()
-        .map(|p| (p.index, p.class))
+        .map(|p| (p.index, p.class.id()))
         .collect();
     assert_eq!(
         got,

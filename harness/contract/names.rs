@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::property::{v, Property, Violation};
-use crate::archive::{DiskTree, Manifest};
+use crate::archive::{DiskTree, Manifest, NameClass};
 use crate::layout::RawPath;
 
 /// The member paths, without the root entry, in archive order.
@@ -23,7 +23,7 @@ pub(super) fn check_names(
     out: &mut Vec<Violation>,
 ) -> Option<RawPath> {
     for p in m.name_problems() {
-        if matches!(p.class, "absolute" | "parent-dir") {
+        if matches!(p.class, NameClass::Absolute | NameClass::ParentDir) {
             out.push(v(
                 Property::RelativeNames,
                 Some(p.name.clone()),
