@@ -91,7 +91,7 @@ fn bad_input_exits_2() {
         .args(["sim", "--framework", "caffe", "--", "true"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("valid values"));
+        .stderr(predicate::str::contains("possible values: pytorch"));
     bin()
         .args(["sim", "--input", "train=/no/such/dir", "--", "true"])
         .assert()
