@@ -92,9 +92,22 @@ impl<P: Packager> Harness<P> {
         self
     }
 
-    /// Packager runs allowed for shrinking one failure (default 128).
+    /// Packager runs allowed for shrinking one cause (default 128).
     pub fn max_shrink_runs(mut self, n: u32) -> Self {
         self.config.max_shrink_runs = n;
+        self
+    }
+
+    /// Wall time for all the shrinking of the run (default 60 s); a cause not finished by then
+    /// keeps the smallest layout found.
+    pub fn shrink_time(mut self, t: Duration) -> Self {
+        self.config.shrink_time = t;
+        self
+    }
+
+    /// Runs every case even when the baseline layout fails.
+    pub fn keep_going(mut self) -> Self {
+        self.config.keep_going = true;
         self
     }
 

@@ -38,6 +38,18 @@ fn sh(line: &str, cwd: &Path) -> std::process::Output {
         .expect("sh runs")
 }
 
+fn first_word(s: &str) -> String {
+    s.split_whitespace().next().unwrap_or_default().to_owned()
+}
+
+/// The names of the failed cases in a text report.
+fn failed_cases(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("FAILED "))
+        .map(first_word)
+        .collect()
+}
+
 fn unescape_xml(s: &str) -> String {
     s.replace("&apos;", "'")
         .replace("&quot;", "\"")
@@ -55,7 +67,11 @@ fn from_text(text: &str) -> Replays {
     let mut case = String::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("FAILED ") {
-            case = rest.split(" [").next().unwrap_or(rest).to_owned();
+            case = first_word(rest);
+        } else if let Some(rest) = line.strip_prefix("cause ") {
+            // `cause 1 of 2: containment, in 3 cases: …`
+            let prop = rest.split(": ").nth(1).and_then(|x| x.split(' ').next());
+            case = prop.unwrap_or_default().to_owned();
         } else if let Some(rest) = line.trim_start().strip_prefix("replay: ") {
             let cmd = rest.split("  (case").next().unwrap_or(rest);
             out.insert((cmd.to_owned(), case.clone()));
@@ -65,6 +81,7 @@ fn from_text(text: &str) -> Replays {
                 .map(|(_, c)| c.trim_end_matches(')'))
                 .expect("a saved line names its replay");
             out.insert((cmd.to_owned(), format!("saved:*{case}")));
+            // (after a `cause` line, `case` is the cause's property id)
         } else if let Some(cmd) = line.strip_prefix("replay the run: ") {
             out.insert((cmd.to_owned(), "*".into()));
         }
@@ -84,8 +101,11 @@ fn from_json(json: &serde_json::Value) -> Replays {
         if let Some(cmd) = r["replay"].as_str() {
             out.insert((cmd.to_owned(), name.clone()));
         }
-        if let Some(cmd) = r["shrunk"]["saved_replay"].as_str() {
-            out.insert((cmd.to_owned(), format!("saved:*{name}")));
+    }
+    for c in json["causes"].as_array().expect("causes") {
+        let prop = c["property"].as_str().expect("property");
+        if let Some(cmd) = c["saved_replay"].as_str() {
+            out.insert((cmd.to_owned(), format!("saved:*{prop}")));
         }
     }
     out
@@ -120,18 +140,15 @@ fn assert_reproduces(cmd: &str, case: &str, failed: &BTreeSet<String>, cwd: &Pat
         "`{cmd}` did not fail again:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let again: BTreeSet<String> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("FAILED "))
-        .map(|l| l.split(" [").next().unwrap_or(l).to_owned())
-        .collect();
+    let again = failed_cases(&stdout);
     match case.strip_prefix("saved:*") {
         _ if case == "*" => assert_eq!(&again, failed, "`{cmd}` failed on other cases"),
-        Some(name) => assert!(
+        Some(prop) => assert!(
             again
                 .iter()
-                .any(|c| c.starts_with("saved:") && c.ends_with(name)),
-            "`{cmd}` did not fail on the saved {name}: {again:?}"
+                .any(|c| c.starts_with("saved:") && c.contains(prop))
+                && stdout.contains(&format!(": {prop} (")),
+            "`{cmd}` did not fail on the saved failure of {prop}: {again:?}\n{stdout}"
         ),
         None => assert!(
             again.contains(case),
@@ -166,11 +183,7 @@ fn every_printed_replay_command_reproduces_its_failure() {
     let out = sh(&run, t.path());
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "the run must fail:\n{text}");
-    let failed: BTreeSet<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("FAILED "))
-        .map(|l| l.split(" [").next().unwrap_or(l).to_owned())
-        .collect();
+    let failed = failed_cases(&text);
     assert!(
         failed.contains("scenario:latest-symlink-to-checkpoint-dir")
             && failed.iter().any(|c| c.starts_with("case-")),

@@ -137,9 +137,20 @@ pub struct RunArgs {
     /// Run shard K of N (counted from 1): case i runs in shard i % N + 1.
     #[arg(long, value_name = "K/N")]
     pub partition: Option<packtest::outcome::Partition>,
-    /// Do not shrink failures.
+    /// Do not shrink failures (with --save-failures, each cause's case is saved as it is).
     #[arg(long)]
     pub no_shrink: bool,
+    /// Packager runs allowed for shrinking one cause (each broken property is one cause).
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub shrink_runs: u32,
+    /// Wall time in seconds for all the shrinking of the run; a cause not finished by then
+    /// keeps the smallest layout found.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub shrink_time: f64,
+    /// Run every case even when the baseline layout fails (the strict profile of most
+    /// packagers fails on the baseline).
+    #[arg(long)]
+    pub keep_going: bool,
     /// Print only the summary (no progress, no per-failure lines).
     #[arg(long)]
     pub quiet: bool,

@@ -13,6 +13,11 @@ pub(super) fn run(a: RunArgs) -> Result<Status, CliError> {
             "--timeout must be a positive number of seconds"
         )));
     }
+    if !(a.shrink_time >= 0.0 && a.shrink_time.is_finite()) {
+        return Err(usage(anyhow::anyhow!(
+            "--shrink-time must be a number of seconds, 0 or more"
+        )));
+    }
     let packager: Box<dyn packtest::Packager> = match &a.packager {
         Some(cmd) => Box::new(packtest::CommandPackager::parse(cmd)?),
         None => Box::new(ReferencePackager {
@@ -42,6 +47,9 @@ pub(super) fn run(a: RunArgs) -> Result<Status, CliError> {
         timeout: std::time::Duration::from_secs_f64(a.timeout),
         partition: a.partition,
         shrink: !a.no_shrink,
+        max_shrink_runs: a.shrink_runs,
+        shrink_time: std::time::Duration::from_secs_f64(a.shrink_time),
+        keep_going: a.keep_going,
         save_failures: a.save_failures.clone(),
         scenario_dirs: a.scenarios.clone(),
         ..RunConfig::default()

@@ -68,10 +68,8 @@ pub enum CaseStatus {
     Passed,
     /// Some property broke.
     Failed {
-        /// The broken properties on the original layout.
+        /// The broken properties on the case's own layout.
         violations: Vec<Violation>,
-        /// The shrunk layout and its violations.
-        shrunk: Option<Shrunk>,
     },
     /// The host could not build the layout.
     Rejected {
@@ -82,20 +80,46 @@ pub enum CaseStatus {
     Cancelled,
 }
 
-/// A minimal failing layout.
+/// A minimal failing layout: the smallest layout found that still breaks its cause's property.
 #[derive(Clone, Debug, Serialize)]
 pub struct Shrunk {
     /// The layout.
     #[serde(serialize_with = "ser_layout")]
     pub layout: Layout,
-    /// Its violations.
+    /// Its violations (the cause's property among them).
     pub violations: Vec<Violation>,
     /// Packager runs spent shrinking.
     pub runs: u32,
-    /// Where it was saved, if `--save-failures`.
+    /// True when the run or time budget ended the shrink before it could go further.
+    pub budget_spent: bool,
+}
+
+/// One distinct cause of failure: a broken property and what the offending entries are (its
+/// signature), the cases that show it, and the smallest layout found that still breaks the
+/// property (shrunk from one representative case).
+///
+/// A case that breaks several properties counts under each. Shrinking keeps the cause's own
+/// property broken at every step, so a leak shrinks to a smaller leak, never to another defect.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cause {
+    /// The broken property.
+    pub property: Property,
+    /// What the entries its violations name are in the case's layout: their kinds, sorted
+    /// (`symlink`, `dir`, `dir+symlink`, …), or `-` when they name no model-dir entry.
+    pub signature: String,
+    /// The failing cases that show it, in report order.
+    pub cases: Vec<String>,
+    /// The case it was shrunk from: the one with the fewest entries.
+    pub representative: String,
+    /// The representative's violations of this property.
+    pub violations: Vec<Violation>,
+    /// The shrunk layout; `None` when shrinking was off.
+    pub shrunk: Option<Shrunk>,
+    /// Where its layout (shrunk, or else the representative's own) was saved, with
+    /// `--save-failures`.
     pub saved_to: Option<PathBuf>,
-    /// The command that replays the saved file, when it was saved.
-    pub saved_replay: Option<Box<Replay>>,
+    /// The command that replays the saved file.
+    pub saved_replay: Option<Replay>,
 }
 
 fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -188,6 +212,8 @@ pub struct RunReport {
     pub target: Target,
     /// Every case, baseline first, then scenarios by id, then generated cases by index.
     pub results: Vec<CaseResult>,
+    /// The distinct causes of the failures, by property id.
+    pub causes: Vec<Cause>,
     /// True when the baseline failed and the run stopped there.
     pub stopped_at_baseline: bool,
     /// True when Ctrl-C cut the run short.

@@ -38,6 +38,8 @@ pub struct Replay {
     pub partition: Option<Partition>,
     /// The per-run packager timeout.
     pub timeout: Duration,
+    /// Every case runs even when the baseline fails (`--keep-going`).
+    pub keep_going: bool,
     /// Scenario and saved-failure dirs to replay.
     pub scenarios: Vec<PathBuf>,
 }
@@ -100,6 +102,9 @@ impl Replay {
         if self.timeout != DEFAULT_TIMEOUT {
             write!(f, " --timeout {}", self.timeout.as_secs_f64())?;
         }
+        if self.keep_going {
+            f.write_str(" --keep-going")?;
+        }
         for d in &self.scenarios {
             write!(f, " --scenarios {}", shell_quote(&d.to_string_lossy()))?;
         }
@@ -154,6 +159,7 @@ mod tests {
             strict: true,
             partition: Some(Partition { k: 2, n: 4 }),
             timeout: Duration::from_millis(2500),
+            keep_going: false,
             scenarios: vec![PathBuf::from("my scenarios")],
         }
     }

@@ -14,7 +14,7 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
     for c in &r.results {
         let status = match &c.status {
             CaseStatus::Passed => TestCaseStatus::success(),
-            CaseStatus::Failed { violations, shrunk } => {
+            CaseStatus::Failed { violations } => {
                 let mut st = TestCaseStatus::non_success(if c.timed_out {
                     NonSuccessKind::Error
                 } else {
@@ -25,10 +25,17 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
                 st.set_type(props.first().copied().unwrap_or("failure").to_owned());
                 let mut d = String::new();
                 write_violations(&mut d, violations, "", o);
-                if let Some(sh) = shrunk {
-                    d.push_str("minimal layout:\n");
-                    for line in render_layout(&sh.layout) {
-                        d.push_str(&format!("  {line}\n"));
+                if let Some(cause) = r.causes.iter().find(|x| x.cases.contains(&c.name)) {
+                    if let Some(sh) = &cause.shrunk {
+                        d.push_str(&format!(
+                            "minimal layout for {} ({}), shrunk from {}:\n",
+                            cause.property.id(),
+                            cause.signature,
+                            cause.representative
+                        ));
+                        for line in render_layout(&sh.layout) {
+                            d.push_str(&format!("  {line}\n"));
+                        }
                     }
                 }
                 if let Some(replay) = &c.replay {

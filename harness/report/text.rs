@@ -5,8 +5,87 @@ use std::time::Duration;
 use super::TextOptions;
 use crate::contract::{Property, Violation};
 use crate::layout::{redact_paths, Content, EntryKind, Layout};
-use crate::outcome::{CaseResult, CaseStatus, RunReport};
+use crate::outcome::{CaseResult, Cause, RunReport};
 use crate::packager::Invocation;
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// One failing case: its name, broken properties, labels and replay command.
+fn write_case(s: &mut String, c: &CaseResult) {
+    let props: Vec<&str> = c.broken().iter().map(|p| p.id()).collect();
+    s.push_str(&format!("\nFAILED {} ({})", c.name, props.join(", ")));
+    if !c.labels.is_empty() {
+        s.push_str(&format!(" [labels: {}]", c.labels.join(", ")));
+    }
+    s.push('\n');
+    match (&c.replay, c.index) {
+        (Some(replay), Some(i)) if replay.packager != Invocation::InProcess => {
+            s.push_str(&format!("  replay: {replay}  (case {i} is the last)\n"))
+        }
+        (Some(replay), _) => s.push_str(&format!("  replay: {replay}\n")),
+        (None, _) => {}
+    }
+}
+
+/// One cause: the property, its cases, the representative's violations, the minimal layout.
+fn write_cause(s: &mut String, c: &Cause, n: usize, of: usize, o: TextOptions) {
+    const SHOWN: usize = 8;
+    let mut names = c
+        .cases
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if c.cases.len() > SHOWN {
+        names.push_str(&format!(" and {} more", c.cases.len() - SHOWN));
+    }
+    s.push_str(&format!(
+        "\ncause {n} of {of}: {} ({}), in {} case{}: {names}\n",
+        c.property.id(),
+        c.signature,
+        c.cases.len(),
+        plural(c.cases.len())
+    ));
+    s.push_str(&format!("  in {}:\n", c.representative));
+    write_violations(s, &c.violations, "    ", o);
+    match &c.shrunk {
+        Some(sh) => {
+            s.push_str(&format!(
+                "  minimal layout from {} ({} entr{}, {} shrink run{}{}):\n",
+                c.representative,
+                sh.layout.entries.len(),
+                if sh.layout.entries.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                sh.runs,
+                plural(sh.runs as usize),
+                if sh.budget_spent {
+                    "; the shrink budget ran out, a smaller one may exist"
+                } else {
+                    ""
+                }
+            ));
+            for line in render_layout(&sh.layout) {
+                s.push_str(&format!("    {line}\n"));
+            }
+            s.push_str("  which breaks:\n");
+            write_violations(s, &sh.violations, "    ", o);
+        }
+        None => s.push_str("  (not shrunk)\n"),
+    }
+    if let (Some(p), Some(replay)) = (&c.saved_to, &c.saved_replay) {
+        s.push_str(&format!("  saved: {} (replay: {replay})\n", p.display()));
+    }
+}
 
 fn dur(d: Duration, o: TextOptions) -> String {
     if o.redact {
@@ -81,37 +160,19 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
     ));
     let failed: Vec<&CaseResult> = r.failures().collect();
     for c in &failed {
-        s.push('\n');
-        s.push_str(&format!("FAILED {}", c.name));
-        if !c.labels.is_empty() {
-            s.push_str(&format!(" [labels: {}]", c.labels.join(", ")));
-        }
-        s.push('\n');
-        if let CaseStatus::Failed { violations, shrunk } = &c.status {
-            write_violations(&mut s, violations, "  ", o);
-            if let Some(sh) = shrunk {
-                s.push_str(&format!(
-                    "  minimal layout ({} entries, {} shrink runs):\n",
-                    sh.layout.entries.len(),
-                    sh.runs
-                ));
-                for line in render_layout(&sh.layout) {
-                    s.push_str(&format!("    {line}\n"));
-                }
-                s.push_str("  which breaks:\n");
-                write_violations(&mut s, &sh.violations, "    ", o);
-                if let (Some(p), Some(replay)) = (&sh.saved_to, &sh.saved_replay) {
-                    s.push_str(&format!("  saved: {} (replay: {replay})\n", p.display()));
-                }
-            }
-            match (&c.replay, c.index) {
-                (Some(replay), Some(i)) if replay.packager != Invocation::InProcess => {
-                    s.push_str(&format!("  replay: {replay}  (case {i} is the last)\n"))
-                }
-                (Some(replay), _) => s.push_str(&format!("  replay: {replay}\n")),
-                (None, _) => {}
-            }
-        }
+        write_case(&mut s, c);
+    }
+    if !r.causes.is_empty() {
+        s.push_str(&format!(
+            "\n{} distinct cause{} in {} failing case{} (a broken property and the kinds of entries it names; each shown once, shrunk from its smallest case):\n",
+            r.causes.len(),
+            plural(r.causes.len()),
+            failed.len(),
+            plural(failed.len())
+        ));
+    }
+    for (n, cause) in r.causes.iter().enumerate() {
+        write_cause(&mut s, cause, n + 1, r.causes.len(), o);
     }
     if r.stopped_at_baseline {
         s.push_str("\nstopped: the packager broke the contract on the baseline layout (a plain model dir), so no generated case ran.\n");

@@ -33,14 +33,14 @@ use sha2::{Digest as _, Sha256};
 use crate::archive::Manifest;
 use crate::contract::Violation;
 use crate::layout::{Content, Entry, Layout, NamedLayout, Root, Sandbox};
-use crate::outcome::{CaseResult, CaseStatus, Event, Partition, Replay, RunReport, Shrunk};
+use crate::outcome::{CaseResult, CaseStatus, Event, Partition, Replay, RunReport};
 use crate::packager::{CancelToken, Packager};
 use crate::target::Target;
 
+mod causes;
 mod shrink;
 mod trial;
 
-use shrink::shrink;
 use trial::{trial, Ran, Trial};
 
 /// A user-defined property: a name and a check over the manifest and the sandbox.
@@ -51,6 +51,10 @@ pub struct ExtraProperty {
     #[allow(clippy::type_complexity)]
     pub check: Box<dyn Fn(&Manifest, &Sandbox) -> Result<(), String> + Send + Sync>,
 }
+
+/// The default wall time for all the shrinking of one run: with a packager that needs 3 s a
+/// run, 100 cases and their shrinking stay within a few minutes on two cores.
+pub const DEFAULT_SHRINK_TIME: Duration = Duration::from_secs(60);
 
 /// Settings of one run.
 #[derive(Clone, Debug)]
@@ -69,14 +73,20 @@ pub struct RunConfig {
     pub timeout: Duration,
     /// Shard of the generated cases.
     pub partition: Option<Partition>,
-    /// Shrink failures.
+    /// Shrink failures (one shrink per distinct cause).
     pub shrink: bool,
-    /// Packager runs allowed per shrink.
+    /// Packager runs allowed for shrinking one cause.
     pub max_shrink_runs: u32,
-    /// Where to save shrunk failures as scenario TOML.
+    /// Wall time allowed for all the shrinking of one run; causes not finished by then keep
+    /// the smallest layout found so far.
+    pub shrink_time: Duration,
+    /// Where to save each cause's layout (shrunk, or with `shrink` off the representative
+    /// case's own) as a replayable TOML file.
     pub save_failures: Option<PathBuf>,
-    /// Run the baseline case first and stop if it fails.
+    /// Run the baseline case first and stop if it fails (unless `keep_going`).
     pub baseline: bool,
+    /// Run every case even when the baseline fails.
+    pub keep_going: bool,
     /// The dirs the scenarios came from, named in replay commands (`--scenarios DIR`).
     pub scenario_dirs: Vec<PathBuf>,
     /// For an in-process packager: the test to name in replay commands (`cargo test NAME`).
@@ -98,6 +108,7 @@ impl RunConfig {
             strict: self.strict,
             partition: self.partition,
             timeout: self.timeout,
+            keep_going: self.keep_going,
             scenarios: self.scenario_dirs.clone(),
         }
     }
@@ -115,8 +126,10 @@ impl Default for RunConfig {
             partition: None,
             shrink: true,
             max_shrink_runs: 128,
+            shrink_time: DEFAULT_SHRINK_TIME,
             save_failures: None,
             baseline: true,
+            keep_going: false,
             scenario_dirs: Vec::new(),
             test: None,
             cancel: CancelToken::new(),
@@ -246,10 +259,8 @@ fn run_named(
 ) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let (t, ran) = trial(packager, &named.layout, cfg, extra);
-    let status = status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed {
-        violations,
-        shrunk: None,
-    });
+    let status =
+        status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed { violations });
     let name = named.id.clone();
     let r = case_result(name, None, &named.layout, status, ran, Some(replay), start);
     Ok(r)
@@ -265,22 +276,38 @@ struct Ctx<'a> {
     replay: Replay,
 }
 
-/// Runs generated case `i`.
+/// The worker threads of a run (`jobs` 0: all cores).
+fn jobs(cfg: &RunConfig) -> usize {
+    if cfg.jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        cfg.jobs
+    }
+}
+
+/// The layout and value tree of generated case `i`: a function of the seed and `i` only.
+fn case_tree(
+    strategy: &SBoxedStrategy<Layout>,
+    seed: u64,
+    i: u64,
+) -> Result<Box<dyn ValueTree<Value = Layout>>, String> {
+    let mut runner = TestRunner::new_with_rng(Config::default(), case_rng(seed, i));
+    strategy.new_tree(&mut runner).map_err(|r| r.to_string())
+}
+
+/// Runs generated case `i` (its failure is shrunk later, once per cause).
 fn run_case(
     cx: &Ctx<'_>,
     strategy: &SBoxedStrategy<Layout>,
     i: u64,
 ) -> Result<CaseResult, RunError> {
-    let (packager, cfg, extra, run) = (cx.packager, cx.cfg, cx.extra, &cx.replay);
+    let (packager, cfg, extra) = (cx.packager, cx.cfg, cx.extra);
     let start = Instant::now();
     let name = format!("case-{i}");
-    let mut runner = TestRunner::new_with_rng(Config::default(), case_rng(cfg.seed, i));
-    let mut tree = match strategy.new_tree(&mut runner) {
-        Ok(t) => t,
+    let layout = match case_tree(strategy, cfg.seed, i) {
+        Ok(t) => t.current(),
         Err(reason) => {
-            let status = CaseStatus::Rejected {
-                reason: reason.to_string(),
-            };
+            let status = CaseStatus::Rejected { reason };
             let l = Layout::new();
             return Ok(case_result(
                 name,
@@ -293,23 +320,10 @@ fn run_case(
             ));
         }
     };
-    let layout = tree.current();
     let (t, ran) = trial(packager, &layout, cfg, extra);
-    let status = match status_of(t, &cfg.cancel)? {
-        Ok(status) => status,
-        Err(violations) => {
-            let shrunk = if cfg.shrink {
-                (cx.sink)(Event::Shrinking { name: name.clone() });
-                let mut s = shrink(packager, &mut tree, &violations, cfg, extra);
-                save_failure(&name, run, cfg, packager, &mut s)?;
-                Some(s)
-            } else {
-                None
-            };
-            CaseStatus::Failed { violations, shrunk }
-        }
-    };
-    let replay = Some(run.for_case(i));
+    let status =
+        status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed { violations });
+    let replay = Some(cx.replay.for_case(i));
     Ok(case_result(
         name,
         Some(i),
@@ -321,61 +335,19 @@ fn run_case(
     ))
 }
 
-/// With `--save-failures DIR`, writes a shrunk failure as a replayable file (see
-/// [`crate::replay`]) and records where, with the command that replays it.
-fn save_failure(
-    name: &str,
-    run: &Replay,
-    cfg: &RunConfig,
-    packager: &dyn Packager,
-    s: &mut Shrunk,
-) -> Result<(), RunError> {
-    let Some(dir) = &cfg.save_failures else {
-        return Ok(());
-    };
-    let path = dir.join(format!("seed-{}-{name}.toml", cfg.seed));
-    let text = crate::outcome::SavedFailure::new(
-        name,
-        cfg.seed,
-        &packager.name(),
-        cfg.target,
-        &s.violations,
-        &s.layout,
-    )
-    .to_toml();
-    std::fs::create_dir_all(dir)
-        .and_then(|_| std::fs::write(&path, text))
-        .map_err(|source| RunError::Save {
-            path: path.clone(),
-            source,
-        })?;
-    s.saved_to = Some(path);
-    s.saved_replay = Some(Box::new(run.for_saved(dir.clone())));
-    Ok(())
-}
-
-/// Runs the baseline; `true` when it failed and the run must stop.
+/// Runs the baseline; `true` when it failed.
 fn run_baseline(cx: &Ctx<'_>, report: &mut RunReport) -> Result<bool, RunError> {
-    let (packager, cfg, run) = (cx.packager, cx.cfg, &cx.replay);
     let named = NamedLayout {
         id: "baseline".into(),
         layout: baseline_layout(),
     };
-    let mut r = run_named(packager, &named, run.for_baseline(), cfg, cx.extra)?;
-    // The baseline is already small: it is saved as it is, without shrinking.
-    if let CaseStatus::Failed { violations, shrunk } = &mut r.status {
-        if cfg.save_failures.is_some() {
-            let mut s = Shrunk {
-                layout: baseline_layout(),
-                violations: violations.clone(),
-                runs: 0,
-                saved_to: None,
-                saved_replay: None,
-            };
-            save_failure("baseline", run, cfg, packager, &mut s)?;
-            *shrunk = Some(s);
-        }
-    }
+    let r = run_named(
+        cx.packager,
+        &named,
+        cx.replay.for_baseline(),
+        cx.cfg,
+        cx.extra,
+    )?;
     (cx.sink)(Event::CaseFinished(Box::new(r.clone())));
     let failed = r.failed();
     report.results.push(r);
@@ -392,11 +364,7 @@ fn run_parallel(
     indices: &[u64],
 ) -> Result<Vec<CaseResult>, RunError> {
     let (packager, cfg, extra, sink) = (cx.packager, cx.cfg, cx.extra, cx.sink);
-    let jobs = if cfg.jobs == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        cfg.jobs
-    };
+    let jobs = jobs(cfg);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
@@ -496,6 +464,7 @@ pub fn run(
         strict: cfg.strict,
         target: cfg.target,
         results: Vec::new(),
+        causes: Vec::new(),
         stopped_at_baseline: false,
         interrupted: false,
         replay: replay.clone(),
@@ -508,15 +477,20 @@ pub fn run(
         sink,
         replay,
     };
-    if baseline && run_baseline(&cx, &mut report)? {
+    let stop = baseline && run_baseline(&cx, &mut report)? && !cfg.keep_going;
+    if stop {
         report.stopped_at_baseline = true;
-        report.duration = start.elapsed();
-        return Ok(report);
+    } else {
+        let rest = run_parallel(&cx, strategy, scenarios, &indices)?;
+        report.results.extend(rest);
+        report.interrupted = cfg.cancel.is_cancelled();
+        check_rejects(&report)?;
     }
-    let rest = run_parallel(&cx, strategy, scenarios, &indices)?;
-    report.results.extend(rest);
-    report.interrupted = cfg.cancel.is_cancelled();
-    check_rejects(&report)?;
+    let sources = causes::Sources {
+        strategy,
+        scenarios,
+    };
+    report.causes = causes::find(&cx, &sources, &report.results)?;
     report.duration = start.elapsed();
     Ok(report)
 }

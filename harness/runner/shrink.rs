@@ -1,19 +1,40 @@
-//! Shrinking a failing case to a minimal layout that breaks one of the same properties.
+//! Shrinking a failing case to a minimal layout that still breaks one given property.
 
-use std::collections::BTreeSet;
+use std::time::Instant;
 
 use proptest::strategy::ValueTree;
 
 use crate::contract::{Property, Violation};
-use crate::layout::{Content, Layout};
+use crate::layout::{Content, Layout, Root};
 use crate::outcome::Shrunk;
 use crate::packager::Packager;
 
 use super::trial::{trial, Trial};
 use super::{ExtraProperty, RunConfig};
 
-fn props(v: &[Violation]) -> BTreeSet<Property> {
-    v.iter().map(|x| x.property.clone()).collect()
+/// The kinds of the model-dir entries that `p`'s violations name (or lie below), sorted and
+/// joined with `+`; `-` when they name none.
+pub(super) fn signature(layout: Option<&Layout>, violations: &[Violation], p: &Property) -> String {
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for v in violations.iter().filter(|v| &v.property == p) {
+        let Some(path) = &v.path else { continue };
+        let named = layout.and_then(|l| {
+            l.in_root(Root::Model).find(|e| {
+                let (e, v) = (e.path.as_bytes(), path.as_bytes());
+                v == e || (v.starts_with(e) && v.get(e.len()) == Some(&b'/'))
+            })
+        });
+        if let Some(e) = named {
+            kinds.push(e.kind.name());
+        }
+    }
+    kinds.sort_unstable();
+    kinds.dedup();
+    if kinds.is_empty() {
+        "-".into()
+    } else {
+        kinds.join("+")
+    }
 }
 
 /// The shrinker's state: the smallest failing layout so far and the runs spent.
@@ -21,7 +42,11 @@ struct Shrinker<'a> {
     packager: &'a dyn Packager,
     cfg: &'a RunConfig,
     extra: &'a [ExtraProperty],
-    want: BTreeSet<Property>,
+    /// The property every accepted candidate must still break, and the signature its
+    /// violations must keep (so a missing dir does not shrink into a dropped symlink).
+    want: (Property, String),
+    /// When the run's shrink time is up.
+    deadline: Instant,
     best: (Layout, Vec<Violation>),
     runs: u32,
 }
@@ -31,15 +56,27 @@ impl Shrinker<'_> {
         self.cfg.cancel.is_cancelled()
     }
 
-    fn spent(&self) -> bool {
-        self.runs >= self.cfg.max_shrink_runs || self.stop()
+    /// The run or time budget is used up.
+    fn out_of_budget(&self) -> bool {
+        self.runs >= self.cfg.max_shrink_runs || Instant::now() >= self.deadline
     }
 
-    /// Runs a candidate; `Some(violations)` when it still breaks one of the wanted properties.
+    fn spent(&self) -> bool {
+        self.out_of_budget() || self.stop()
+    }
+
+    /// True when `v` (the violations of candidate `l`) still break the wanted property, with
+    /// the wanted signature.
+    fn same_cause(&self, l: &Layout, v: &[Violation]) -> bool {
+        v.iter().any(|x| x.property == self.want.0)
+            && signature(Some(l), v, &self.want.0) == self.want.1
+    }
+
+    /// Runs a candidate; `Some(violations)` when it still breaks the wanted property.
     fn fails(&mut self, l: &Layout) -> Option<Vec<Violation>> {
         self.runs += 1;
         match trial(self.packager, l, self.cfg, self.extra).0 {
-            Trial::Fail(v) if !props(&v).is_disjoint(&self.want) && !self.stop() => Some(v),
+            Trial::Fail(v) if !self.stop() && self.same_cause(l, &v) => Some(v),
             _ => None,
         }
     }
@@ -49,7 +86,7 @@ impl Shrinker<'_> {
         if !tree.simplify() {
             return;
         }
-        while self.runs < self.cfg.max_shrink_runs / 2 && !self.stop() {
+        while self.runs < self.cfg.max_shrink_runs / 2 && !self.spent() {
             let cur = tree.current();
             let more = match self.fails(&cur) {
                 Some(v) => {
@@ -111,21 +148,28 @@ impl Shrinker<'_> {
     }
 }
 
-/// Shrinks a failing case to a minimal layout that still breaks one of the same properties.
+/// Shrinks a failing layout to a minimal one that still breaks `want.0` with the signature
+/// `want.1` (see [`signature`]).
 ///
-/// Three phases share the `max_shrink_runs` budget:
+/// Three phases share the budget (`max_shrink_runs` runs, and the run's shrink time, which
+/// ends at `deadline`):
 /// 1. proptest's value-tree walk (`simplify` while the failure persists, `complicate` when it
-///    goes away), for at most half the budget: it drops whole pieces and shrinks parameters;
+///    goes away), for at most half the runs; only for generated cases, which have a tree: it
+///    drops whole pieces and shrinks parameters;
 /// 2. greedy entry removal on the resulting layout, in halves, then quarters, …, then one
 ///    entry at a time (delta debugging), skipping removals that leave the layout malformed;
 /// 3. content reduction: each remaining file's content is tried empty.
 ///
-/// Phases 2 and 3 work on the layout value itself, so they keep the labels of the case they
-/// started from; a label may then name an entry that is gone.
+/// A candidate is accepted only while it still breaks `want` the same way: a leak stays a leak (the
+/// leaking bytes are kept), where accepting any broken property would let it drift into
+/// another defect. Phases 2 and 3 work on the layout value itself, so they keep the labels
+/// of the case they started from; a label may then name an entry that is gone.
 pub(super) fn shrink(
     packager: &dyn Packager,
-    tree: &mut dyn ValueTree<Value = Layout>,
-    original: &[Violation],
+    tree: Option<&mut dyn ValueTree<Value = Layout>>,
+    start: (Layout, Vec<Violation>),
+    want: (Property, String),
+    deadline: Instant,
     cfg: &RunConfig,
     extra: &[ExtraProperty],
 ) -> Shrunk {
@@ -133,18 +177,20 @@ pub(super) fn shrink(
         packager,
         cfg,
         extra,
-        want: props(original),
-        best: (tree.current(), original.to_vec()),
+        want,
+        deadline,
+        best: start,
         runs: 0,
     };
-    s.walk_tree(tree);
+    if let Some(tree) = tree {
+        s.walk_tree(tree);
+    }
     s.drop_entries();
     s.empty_contents();
     Shrunk {
+        budget_spent: s.out_of_budget(),
         layout: s.best.0,
         violations: s.best.1,
         runs: s.runs,
-        saved_to: None,
-        saved_replay: None,
     }
 }

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use packtest::outcome::CaseStatus;
 use packtest::target::Target;
 use packtest::{CommandPackager, Harness, Packager, ReferencePackager};
 
@@ -176,7 +175,6 @@ fn row(name: &str, target: Target) -> Result<(Box<dyn Packager>, u64, u32), Stri
     }
 }
 
-/// Runs one row in one profile: broken property -> minimal layout lines of its first case.
 /// A row's packager timeout: 20 s (the SDK's import alone takes seconds on a loaded machine),
 /// 4 s for `tar -h`, which only ever reaches it on a directory cycle.
 fn timeout_for(p: &dyn Packager) -> Duration {
@@ -187,6 +185,8 @@ fn timeout_for(p: &dyn Packager) -> Duration {
     }
 }
 
+/// Runs one row in one profile: broken property -> the cases that break it and its minimal
+/// layout.
 fn verdicts(
     p: &dyn Packager,
     cases: u64,
@@ -201,6 +201,9 @@ fn verdicts(
         .jobs(2)
         .timeout(timeout_for(p))
         .max_shrink_runs(shrink)
+        // Every case runs in both profiles: a packager whose strict profile fails on the
+        // baseline is still judged on every scenario and generated case.
+        .keep_going()
         .scenarios_dir(root().join("scenarios"))
         .unwrap_or_else(|e| panic!("{e}"));
     if strict {
@@ -211,23 +214,33 @@ fn verdicts(
         .result
         .unwrap_or_else(|e| panic!("{}: the run could not happen: {e}", p.name()));
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for c in &report.results {
-        if let CaseStatus::Failed { violations, shrunk } = &c.status {
-            for v in violations {
-                out.entry(v.property.id().to_owned()).or_insert_with(|| {
-                    let layout = shrunk
-                        .as_ref()
-                        .map(|s| packtest::report::render_layout(&s.layout))
-                        .unwrap_or_else(|| {
-                            vec!["(the layout of that scenario or of the baseline, as it is)"
-                                .to_string()]
-                        });
-                    let mut lines = vec![format!("first seen in {}", c.name)];
-                    lines.extend(layout);
-                    lines
-                });
-            }
+    for c in &report.causes {
+        const SHOWN: usize = 12;
+        let mut names = c
+            .cases
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if c.cases.len() > SHOWN {
+            names.push_str(&format!(" and {} more", c.cases.len() - SHOWN));
         }
+        let mut lines = vec![format!("{} case(s): {names}", c.cases.len())];
+        match &c.shrunk {
+            Some(s) => {
+                lines.push(format!("minimal layout, from {}:", c.representative));
+                lines.extend(
+                    packtest::report::render_layout(&s.layout)
+                        .into_iter()
+                        .map(|l| format!("  {l}")),
+                );
+            }
+            None => lines.push(format!("not shrunk ({})", c.representative)),
+        }
+        out.entry(c.property.id().to_owned())
+            .or_default()
+            .extend(std::iter::once(format!("({}):", c.signature)).chain(lines));
     }
     out
 }
