@@ -58,7 +58,8 @@ struct Python {
 impl Python {
     /// Starts the helper; `Err` says why it cannot run here.
     fn start() -> Result<Python, String> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers_agree/python_reader.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers_agree/python_reader.py");
         let mut child = Command::new("python3")
             .arg(&script)
             .stdin(Stdio::piped())
@@ -78,7 +79,13 @@ impl Python {
 
     /// Lists and extracts `archive` into the empty dir `dest`.
     fn read(&mut self, filter: &str, archive: &Path, dest: &Path) -> Value {
-        writeln!(self.stdin, "{filter}\t{}\t{}", archive.display(), dest.display()).expect("python reader stdin");
+        writeln!(
+            self.stdin,
+            "{filter}\t{}\t{}",
+            archive.display(),
+            dest.display()
+        )
+        .expect("python reader stdin");
         let mut line = String::new();
         self.out.read_line(&mut line).expect("python reader stdout");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("python reader: {e}: {line:?}"))
@@ -122,7 +129,11 @@ fn py_list(v: &Value) -> Option<Vec<Rec>> {
 fn umask() -> u32 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok()))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
         .unwrap_or(0o022)
 }
 
@@ -142,6 +153,10 @@ struct Stats {
     long_link: u32,
     hardlinks: u32,
     symlinks: u32,
+    /// Seconds spent building sandboxes, packing, and in each reader.
+    secs: [f64; 5],
+    /// How many records each row of `view::QUIRKS` changed.
+    quirks: [u64; view::QUIRKS.len()],
 }
 
 impl Stats {
@@ -186,7 +201,8 @@ fn fresh(scratch: &Path, name: &str) -> PathBuf {
 impl Run {
     fn disagree(&mut self, case: u32, target: Target, reader: &str, items: Vec<String>) {
         for i in items {
-            self.disagreements.push(format!("case {case} {target} {reader}: {i}"));
+            self.disagreements
+                .push(format!("case {case} {target} {reader}: {i}"));
         }
     }
 
@@ -195,14 +211,22 @@ impl Run {
         let target = TARGETS[ti];
         let out = self.scratch.path().join("model.tar.gz");
         let _ = std::fs::remove_file(&out);
-        if ReferencePackager::for_target(target).pack_dir(&sb.model_dir(), &out).is_err() {
+        let t = Instant::now();
+        let packed = ReferencePackager::for_target(target).pack_dir(&sb.model_dir(), &out);
+        self.stats.secs[1] += t.elapsed().as_secs_f64();
+        if packed.is_err() {
             self.stats.refused[ti] += 1;
             return;
         }
         self.stats.archives[ti] += 1;
-        let m = match Manifest::read_path(&out, Limits::default()) {
+        let t = Instant::now();
+        let read = Manifest::read_path(&out, Limits::default());
+        self.stats.secs[2] += t.elapsed().as_secs_f64();
+        let m = match read {
             Ok(m) => m,
-            Err(e) => return self.disagree(case, target, "packtest", vec![format!("cannot read: {e}")]),
+            Err(e) => {
+                return self.disagree(case, target, "packtest", vec![format!("cannot read: {e}")])
+            }
         };
         let ours = view::listing(&m);
         let tree = view::implied_tree(&m);
@@ -212,11 +236,15 @@ impl Run {
         self.stats.listed += ours.len() as u64;
         self.stats.tree_nodes += tree.len() as u64;
         if self.gnu_tar {
+            let t = Instant::now();
             let items = self.gnu_tar_diff(&out, &tree);
+            self.stats.secs[3] += t.elapsed().as_secs_f64();
             self.disagree(case, target, "GNU tar", items);
         }
         if self.python.is_some() {
+            let t = Instant::now();
             let items = self.python_diff(target, &out, &ours, &tree);
+            self.stats.secs[4] += t.elapsed().as_secs_f64();
             self.disagree(case, target, "python", items);
         }
     }
@@ -232,7 +260,11 @@ impl Run {
             .output()
             .expect("tar runs");
         if !o.status.success() {
-            return vec![format!("tar -x failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr))];
+            return vec![format!(
+                "tar -x failed ({}): {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr)
+            )];
         }
         match view::walk(&dest) {
             Ok(theirs) => view::diff_trees(ours, &theirs),
@@ -240,7 +272,13 @@ impl Run {
         }
     }
 
-    fn python_diff(&mut self, target: Target, archive: &Path, ours: &[Rec], tree: &Tree) -> Vec<String> {
+    fn python_diff(
+        &mut self,
+        target: Target,
+        archive: &Path,
+        ours: &[Rec],
+        tree: &Tree,
+    ) -> Vec<String> {
         let dest = fresh(self.scratch.path(), "p");
         let data = target != Target::Posix;
         let py = self.python.as_mut().expect("checked by the caller");
@@ -248,21 +286,44 @@ impl Run {
         let mut items = Vec::new();
         match py_list(&v["list"]) {
             Some(theirs) => {
-                let want: Vec<Rec> = ours.iter().map(|r| view::as_seen_by(Reader::PyList, r, self.umask)).collect();
-                items.extend(view::diff_listings(&want, &theirs).into_iter().map(|i| format!("listing: {i}")));
+                items.extend(
+                    view::diff_listings(ours, &theirs)
+                        .into_iter()
+                        .map(|i| format!("listing: {i}")),
+                );
             }
             None => items.push(format!("listing failed: {}", v["list_error"])),
         }
         if let Some(e) = v["extract_error"].as_str() {
             items.push(format!("extraction failed: {e}"));
         }
-        let theirs: Tree = py_list(&v["tree"]).unwrap_or_default().into_iter().map(|r| (r.name.clone(), r)).collect();
+        let theirs: Tree = py_list(&v["tree"])
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
         let want: Tree = if data {
-            tree.iter().map(|(k, r)| (k.clone(), view::as_seen_by(Reader::PyDataFilter, r, self.umask))).collect()
+            tree.iter()
+                .map(|(k, r)| {
+                    (
+                        k.clone(),
+                        view::as_seen_by(
+                            Reader::PyDataFilter,
+                            r,
+                            self.umask,
+                            &mut self.stats.quirks,
+                        ),
+                    )
+                })
+                .collect()
         } else {
             tree.clone()
         };
-        items.extend(view::diff_trees(&want, &theirs).into_iter().map(|i| format!("extraction: {i}")));
+        items.extend(
+            view::diff_trees(&want, &theirs)
+                .into_iter()
+                .map(|i| format!("extraction: {i}")),
+        );
         items
     }
 }
@@ -277,8 +338,15 @@ fn have_gnu_tar() -> bool {
 /// Short scratch paths: a 4,050-byte member name under them stays below `PATH_MAX`.
 fn scratch() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    let parent = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
-    tempfile::Builder::new().prefix("rd").tempdir_in(parent).expect("scratch dir")
+    let parent = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    tempfile::Builder::new()
+        .prefix("rd")
+        .tempdir_in(parent)
+        .expect("scratch dir")
 }
 
 fn report(run: &Run, secs: f64) {
@@ -289,29 +357,56 @@ fn report(run: &Run, secs: f64) {
         "readers_agree: {CASES} cases in {secs:.1} s ({} unbuildable here, {} without the hard piece); \
          archives posix/kserve/sagemaker {:?} (refused {:?}); {} members listed, {} extracted paths; \
          hard kinds (posix members and link targets): {} newline, {} non-UTF-8, {} names >= 3,900 bytes, \
-         {} control chars, {} link targets > 100 bytes, {} symlinks, {} hard links; {} disagreements",
+         {} control chars, {} link targets > 100 bytes, {} symlinks, {} hard links; {} disagreements; \
+         seconds in build/pack/packtest/GNU tar/python: {:.1?}",
         s.unbuildable, s.hard_piece_dropped, s.archives, s.refused, s.listed, s.tree_nodes, s.newline,
-        s.non_utf8, s.deep, s.control, s.long_link, s.symlinks, s.hardlinks, run.disagreements.len()
+        s.non_utf8, s.deep, s.control, s.long_link, s.symlinks, s.hardlinks, run.disagreements.len(), s.secs
     );
+    for (q, n) in view::QUIRKS.iter().zip(s.quirks) {
+        let _ = writeln!(
+            e,
+            "  quirk of {:?}, applied to {n} records: {} ({})",
+            q.reader, q.what, q.why
+        );
+    }
 }
 
 #[test]
 fn gnu_tar_python_and_packtest_agree_on_every_member_of_512_generated_archives() {
     let gnu_tar = have_gnu_tar();
     if !gnu_tar {
-        unavailable::unavailable("the GNU tar reader of the differential", "GNU tar is not installed");
+        unavailable::unavailable(
+            "the GNU tar reader of the differential",
+            "GNU tar is not installed",
+        );
     }
     let python = Python::start()
-        .map_err(|why| unavailable::unavailable("the Python tarfile reader of the differential", &why))
+        .map_err(|why| {
+            unavailable::unavailable("the Python tarfile reader of the differential", &why)
+        })
         .ok();
     let start = Instant::now();
-    let mut run = Run { gnu_tar, python, scratch: scratch(), umask: umask(), stats: Stats::default(), disagreements: Vec::new() };
-    let mut runner = TestRunner::new(packtest::strategy::ci_config(CASES, "PROPTEST_RNG_SEED", SEED));
+    let mut run = Run {
+        gnu_tar,
+        python,
+        scratch: scratch(),
+        umask: umask(),
+        stats: Stats::default(),
+        disagreements: Vec::new(),
+    };
+    let mut runner = TestRunner::new(packtest::strategy::ci_config(
+        CASES,
+        "PROPTEST_RNG_SEED",
+        SEED,
+    ));
     let strategy = corpus::layout();
     for case in 0..CASES {
         let (layout, hard_kept) = strategy.new_tree(&mut runner).expect("a layout").current();
         run.stats.hard_piece_dropped += (!hard_kept) as u32;
-        let sb = match Sandbox::materialize(&layout) {
+        let t = Instant::now();
+        let built = Sandbox::materialize(&layout);
+        run.stats.secs[0] += t.elapsed().as_secs_f64();
+        let sb = match built {
             Ok(sb) => sb,
             Err(SandboxError::Unsupported { .. }) => {
                 run.stats.unbuildable += 1;
@@ -324,11 +419,26 @@ fn gnu_tar_python_and_packtest_agree_on_every_member_of_512_generated_archives()
         }
     }
     report(&run, start.elapsed().as_secs_f64());
-    let s = &run.stats;
-    for (kind, n) in [("newline", s.newline), ("non-UTF-8", s.non_utf8), ("~4,000-byte", s.deep)] {
-        assert!(n >= 50, "the corpus has only {n} {kind} names: the differential says little about them");
-    }
-    assert!(s.archives.iter().all(|n| *n >= CASES / 4), "too few archives: {:?}", s.archives);
     let shown: Vec<&String> = run.disagreements.iter().take(40).collect();
-    assert!(run.disagreements.is_empty(), "{} disagreements, the first 40:\n{shown:#?}", run.disagreements.len());
+    assert!(
+        run.disagreements.is_empty(),
+        "{} disagreements, the first 40:\n{shown:#?}",
+        run.disagreements.len()
+    );
+    let s = &run.stats;
+    for (kind, n) in [
+        ("newline", s.newline),
+        ("non-UTF-8", s.non_utf8),
+        ("~4,000-byte", s.deep),
+    ] {
+        assert!(
+            n >= 50,
+            "the corpus has only {n} {kind} names: the differential says little about them"
+        );
+    }
+    assert!(
+        s.archives.iter().all(|n| *n >= CASES / 4),
+        "too few archives: {:?}",
+        s.archives
+    );
 }

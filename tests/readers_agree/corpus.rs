@@ -1,6 +1,6 @@
 //! The differential's corpus: `strategy::job_layout()` plus a piece of hard names on every
 //! case. The generator's own odd names (`strategy/names.rs`) come in about one layout in five,
-//! and newlines, non-UTF-8 bytes and 4,000-byte paths in about one in fifty each: too few for
+//! and newlines, non-UTF-8 bytes and 4,000-byte paths in about one in 45 each: too few for
 //! 512 cases to say much. This piece adds one to four entries per case whose names, link
 //! targets and modes stress a tar reader: newlines, non-UTF-8 bytes, control and quoting
 //! characters, the ustar 100- and 155-byte boundaries, 4,000-byte paths, symlinks with long
@@ -69,16 +69,20 @@ pub fn hard_name() -> BoxedStrategy<Vec<u8>> {
         // Unicode a byte-oriented reader must pass through untouched.
         (stem, prop::sample::select(UNICODE.to_vec()))
             .prop_map(|(s, u)| component(&[u.as_bytes(), s.as_bytes()])),
-        // The ustar name field is 100 bytes, the prefix 155: lengths around both.
-        (prop::sample::select(vec![99usize, 100, 101, 155, 156, 255]), 0u8..2).prop_map(
-            |(n, odd)| {
+        // The ustar name field is 100 bytes, the prefix 155: lengths around both once the
+        // 4-byte prefix `unique` adds is counted; a newline or a space in the middle or last.
+        (
+            prop::sample::select(vec![95usize, 96, 97, 151, 152, 251]),
+            prop::sample::select(vec![None, Some(b'\n'), Some(b' ')]),
+            any::<bool>()
+        )
+            .prop_map(|(n, odd, last)| {
                 let mut v = vec![b'n'; n];
-                if odd == 1 {
-                    v[n / 2] = b'\n';
+                if let Some(c) = odd {
+                    v[if last { n - 1 } else { n / 2 }] = c;
                 }
                 v
-            }
-        ),
+            }),
         deep_path(),
     ]
     .boxed()
@@ -135,7 +139,9 @@ fn deep_path() -> BoxedStrategy<Vec<u8>> {
 }
 
 fn mode() -> impl Strategy<Value = u32> {
-    prop::sample::select(vec![0o644, 0o600, 0o755, 0o700, 0o444, 0o640, 0o4755, 0o2750])
+    prop::sample::select(vec![
+        0o644, 0o600, 0o755, 0o700, 0o444, 0o640, 0o4755, 0o2750,
+    ])
 }
 
 /// One hard entry.
