@@ -98,10 +98,11 @@ impl<P: Packager> Harness<P> {
         self
     }
 
-    /// Wall time for all the shrinking of the run (default 60 s); a cause not finished by then
-    /// keeps the smallest layout found.
+    /// Wall time for all the shrinking of the run (default: no limit, so a seed always
+    /// shrinks to the same layout); a cause not finished by then keeps the smallest layout
+    /// found.
     pub fn shrink_time(mut self, t: Duration) -> Self {
-        self.config.shrink_time = t;
+        self.config.shrink_time = Some(t);
         self
     }
 

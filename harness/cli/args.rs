@@ -123,7 +123,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub scenarios: Vec<PathBuf>,
     /// Per-run packager timeout in seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = packtest::outcome::DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
@@ -145,7 +145,7 @@ pub struct RunArgs {
     pub shrink_runs: u32,
     /// Wall time in seconds for all the shrinking of the run; a cause not finished by then
     /// keeps the smallest layout found.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    #[arg(long, value_name = "SECS", default_value_t = packtest::runner::DEFAULT_SHRINK_TIME.as_secs_f64())]
     pub shrink_time: f64,
     /// Run every case even when the baseline layout fails (the strict profile of most
     /// packagers fails on the baseline).

@@ -48,7 +48,7 @@ pub(super) fn run(a: RunArgs) -> Result<Status, CliError> {
         partition: a.partition,
         shrink: !a.no_shrink,
         max_shrink_runs: a.shrink_runs,
-        shrink_time: std::time::Duration::from_secs_f64(a.shrink_time),
+        shrink_time: Some(std::time::Duration::from_secs_f64(a.shrink_time)),
         keep_going: a.keep_going,
         save_failures: a.save_failures.clone(),
         scenario_dirs: a.scenarios.clone(),

@@ -4,7 +4,8 @@
 //!
 //! Shrinking runs after every case has run, so the representative, and with it the report,
 //! do not depend on which worker finished first. Causes shrink in parallel, within one time
-//! budget for the whole run ([`RunConfig::shrink_time`](super::RunConfig::shrink_time)).
+//! budget for the whole run, when one is set
+//! ([`RunConfig::shrink_time`](super::RunConfig::shrink_time)).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -81,7 +82,10 @@ pub(super) fn find(
     src: &Sources<'_>,
     results: &[CaseResult],
 ) -> Result<Vec<Cause>, RunError> {
-    let deadline = Instant::now() + cx.cfg.shrink_time;
+    let deadline = cx
+        .cfg
+        .shrink_time
+        .and_then(|t| Instant::now().checked_add(t));
     let groups: Vec<(Key, Vec<usize>)> = groups(src, cx.cfg.seed, results).into_iter().collect();
     let jobs = super::jobs(cx.cfg);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -106,7 +110,7 @@ fn cause(
     results: &[CaseResult],
     (p, signature): Key,
     cases: &[usize],
-    deadline: Instant,
+    deadline: Option<Instant>,
 ) -> Result<Cause, RunError> {
     let rep_k = cases
         .iter()

@@ -52,8 +52,9 @@ pub struct ExtraProperty {
     pub check: Box<dyn Fn(&Manifest, &Sandbox) -> Result<(), String> + Send + Sync>,
 }
 
-/// The default wall time for all the shrinking of one run: with a packager that needs 3 s a
-/// run, 100 cases and their shrinking stay within a few minutes on two cores.
+/// The CLI's default wall time for all the shrinking of one run (`--shrink-time`): with a
+/// packager that needs 3 s a run, 100 cases and their shrinking stay within a few minutes on
+/// two cores.
 pub const DEFAULT_SHRINK_TIME: Duration = Duration::from_secs(60);
 
 /// Settings of one run.
@@ -78,8 +79,10 @@ pub struct RunConfig {
     /// Packager runs allowed for shrinking one cause.
     pub max_shrink_runs: u32,
     /// Wall time allowed for all the shrinking of one run; causes not finished by then keep
-    /// the smallest layout found so far.
-    pub shrink_time: Duration,
+    /// the smallest layout found so far. `None` (the library's default): no time limit, so
+    /// the same seed always shrinks to the same layout; the CLI sets 60 s
+    /// ([`DEFAULT_SHRINK_TIME`]).
+    pub shrink_time: Option<Duration>,
     /// Where to save each cause's layout (shrunk, or with `shrink` off the representative
     /// case's own) as a replayable TOML file.
     pub save_failures: Option<PathBuf>,
@@ -126,7 +129,7 @@ impl Default for RunConfig {
             partition: None,
             shrink: true,
             max_shrink_runs: 128,
-            shrink_time: DEFAULT_SHRINK_TIME,
+            shrink_time: None,
             save_failures: None,
             baseline: true,
             keep_going: false,

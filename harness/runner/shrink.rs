@@ -45,8 +45,8 @@ struct Shrinker<'a> {
     /// The property every accepted candidate must still break, and the signature its
     /// violations must keep (so a missing dir does not shrink into a dropped symlink).
     want: (Property, String),
-    /// When the run's shrink time is up.
-    deadline: Instant,
+    /// When the run's shrink time is up, if it has a limit.
+    deadline: Option<Instant>,
     best: (Layout, Vec<Violation>),
     runs: u32,
 }
@@ -58,7 +58,7 @@ impl Shrinker<'_> {
 
     /// The run or time budget is used up.
     fn out_of_budget(&self) -> bool {
-        self.runs >= self.cfg.max_shrink_runs || Instant::now() >= self.deadline
+        self.runs >= self.cfg.max_shrink_runs || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     fn spent(&self) -> bool {
@@ -169,7 +169,7 @@ pub(super) fn shrink(
     tree: Option<&mut dyn ValueTree<Value = Layout>>,
     start: (Layout, Vec<Violation>),
     want: (Property, String),
-    deadline: Instant,
+    deadline: Option<Instant>,
     cfg: &RunConfig,
     extra: &[ExtraProperty],
 ) -> Shrunk {

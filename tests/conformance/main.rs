@@ -175,13 +175,13 @@ fn row(name: &str, target: Target) -> Result<(Box<dyn Packager>, u64, u32), Stri
     }
 }
 
-/// A row's packager timeout: 20 s (the SDK's import alone takes seconds on a loaded machine),
+/// A row's packager timeout: 60 s (the SDK's import alone takes seconds on a loaded machine),
 /// 4 s for `tar -h`, which only ever reaches it on a directory cycle.
 fn timeout_for(p: &dyn Packager) -> Duration {
     if p.name().contains("gnu-tar-deref") {
         Duration::from_secs(4)
     } else {
-        Duration::from_secs(20)
+        Duration::from_secs(60)
     }
 }
 
