@@ -13,6 +13,8 @@
 //! `large-file`, …) and promise nothing about findings. A label equal to the id of a code in
 //! [`WARNING_LABELS`] promises a finding of that code under the default target, exactly as
 //! well. A link loop (`link-loop`) carries `dangling-symlink`: its target never resolves.
+//! The `unreadable-file` label, drawn only with [`StrategyConfig::unreadable_files`], promises
+//! that error for a user other than root.
 //! `empty-model-dir` and `no-model-file` are derived from the assembled layout (they depend on
 //! every piece); all other labels come from the piece that injects them.
 //!

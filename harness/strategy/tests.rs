@@ -146,3 +146,54 @@ fn default_generation_is_unchanged_for_existing_seeds() {
     let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(got, DEFAULT_GENERATION_SHA256);
 }
+
+#[test]
+fn nesting_moves_model_and_archive_promises_and_leaves_outside_ones() {
+    use crate::detect::Where;
+    let piece = |entries, promises| Piece {
+        labels: Vec::new(),
+        entries,
+        promises,
+    };
+    let pits = vec![
+        piece(
+            vec![Entry::symlink(Root::Model, "d", "missing")],
+            vec![
+                Promise::model(Code::DanglingSymlink, "d"),
+                Promise::link_member("d", false),
+            ],
+        ),
+        piece(
+            vec![Entry::file(Root::Cwd, "m.pt", Content::Text("x".into()))],
+            vec![Promise::new(
+                Code::ModelSavedOutside,
+                Where::Cwd,
+                Some("m.pt".into()),
+                When::Always,
+            )],
+        ),
+    ];
+    let case = assemble_case(None, pits, Some("model".into()));
+    let paths: Vec<String> = case
+        .truth
+        .promises
+        .iter()
+        .map(|p| p.at.to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "dangling-symlink model:\"model/d\"",
+            "link-in-archive archive:\"model/d\"",
+            "model-saved-outside cwd:\"m.pt\"",
+            "empty-model-dir model",
+        ]
+    );
+    // A link member: refused by SageMaker, kept by POSIX tar and (inside) by KServe.
+    let on = |t| case.truth.expected(t, true).len();
+    use crate::target::Target;
+    assert_eq!(
+        (on(Target::Sagemaker), on(Target::Posix), on(Target::Kserve)),
+        (1, 0, 0)
+    );
+}
