@@ -1,10 +1,21 @@
-//! Assembling pieces into a layout: collision handling, the optional extra top folder, and
-//! the labels derived from the whole layout (`empty-model-dir`, `no-model-file`).
+//! Assembling pieces into a layout and its ground truth ([`Case`]): collision handling, the
+//! optional extra top folder, and the labels and promises derived from the whole layout
+//! (`empty-model-dir`, `no-model-file`).
 
-use crate::detect::Code;
+use crate::detect::{Code, Where};
 use crate::layout::{Content, Entry, EntryKind, Layout, ModelFormat, RawPath, Root};
 
 use super::piece::Piece;
+use super::truth::{Promise, Truth, When};
+
+/// A generated layout and what the detector must find on it.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The layout.
+    pub layout: Layout,
+    /// The findings its pieces promise, by (code, path).
+    pub truth: Truth,
+}
 
 /// Puts every model-dir entry under `dir/`, fixing escaping relative symlink targets.
 pub(super) fn nest(layout: &mut Layout, dir: &str) {
@@ -37,6 +48,17 @@ pub fn assemble(
     pitfalls: Vec<Piece>,
     nest_under: Option<String>,
 ) -> Layout {
+    assemble_case(profile, pitfalls, nest_under).layout
+}
+
+/// Assembles pieces into a layout and its ground truth: the promises of the pieces kept
+/// (a piece that collides is dropped whole, promises included), nested with the model dir.
+pub fn assemble_case(
+    profile: Option<Piece>,
+    pitfalls: Vec<Piece>,
+    nest_under: Option<String>,
+) -> Case {
+    let mut truth = Truth::default();
     let mut layout = Layout::new().with(Entry::file(
         Root::Cwd,
         "train.py",
@@ -49,12 +71,14 @@ pub fn assemble(
             for l in &p.labels {
                 trial.labels.insert(crate::layout::Label::new(*l));
             }
+            truth.promises.extend(p.promises.iter().cloned());
             layout = trial;
         }
     }
     if let Some(dir) = nest_under {
         if layout.in_root(Root::Model).next().is_some() {
             nest(&mut layout, &dir);
+            truth.nest(&dir);
             layout
                 .labels
                 .insert(crate::layout::Label::new("extra-top-folder"));
@@ -63,16 +87,20 @@ pub fn assemble(
     let has_file = layout
         .in_root(Root::Model)
         .any(|e| matches!(e.kind, EntryKind::File { .. } | EntryKind::Hardlink { .. }));
-    if !has_file {
-        layout
-            .labels
-            .insert(crate::layout::Label::new(Code::EmptyModelDir.id()));
+    let derived = if !has_file {
+        Some(Code::EmptyModelDir)
     } else if !layout.in_root(Root::Model).any(loads_as_model) {
-        layout
-            .labels
-            .insert(crate::layout::Label::new(Code::NoModelFile.id()));
+        Some(Code::NoModelFile)
+    } else {
+        None
+    };
+    if let Some(code) = derived {
+        layout.labels.insert(crate::layout::Label::new(code.id()));
+        truth
+            .promises
+            .push(Promise::new(code, Where::Model, None, When::Always));
     }
-    layout
+    Case { layout, truth }
 }
 
 /// Names the generator writes that a framework loads (the `no-model-file` label contract).

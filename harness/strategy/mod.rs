@@ -13,6 +13,8 @@
 //! `large-file`, …) and promise nothing about findings. A label equal to the id of a code in
 //! [`WARNING_LABELS`] promises a finding of that code under the default target, exactly as
 //! well. A link loop (`link-loop`) carries `dangling-symlink`: its target never resolves.
+//! The `unreadable-file` label, drawn only with [`StrategyConfig::unreadable_files`], promises
+//! that error for a user other than root.
 //! `empty-model-dir` and `no-model-file` are derived from the assembled layout (they depend on
 //! every piece); all other labels come from the piece that injects them.
 //!
@@ -27,12 +29,23 @@
 //! Pieces whose paths collide with an earlier piece are dropped whole, labels included, so the
 //! labels always describe the layout that is actually built.
 //!
+//! Ground truth by (code, path): beyond its labels, every piece carries the findings it
+//! promises ([`Promise`]: code, root, path, and the targets it holds on), gathered into the
+//! [`Truth`] of a [`Case`] ([`job_case_with`]). For the codes of [`PROMISED`], the detector's
+//! findings are exactly the promises, one each, on every target: in the model-dir view
+//! (`detect::detect`) and, for `link-in-archive`, in the archive view of a packager that
+//! stores every member as it is (the reference packager for `posix`). Pitfalls that are off
+//! by default ([`StrategyConfig::unreadable_files`], [`StrategyConfig::copied_models`]) are
+//! drawn only when their knob is on, so existing seeds generate what they always did.
+//!
 //! Submodules, each using only the ones listed before it:
+//! - `truth`: [`Promise`], [`Truth`] and the codes it covers, [`PROMISED`];
 //! - `piece`: [`Piece`], [`StrategyConfig`] and the stem and seed strategies;
 //! - `names`: odd file names, each with its label;
 //! - `profiles`: the framework [`Profile`]s and [`profile_piece`];
 //! - `pitfalls`: one strategy per pitfall and their weighted choice;
-//! - `assembly`: [`assemble`], nesting under an extra top folder, and [`loads_as_model`].
+//! - `assembly`: [`assemble`], [`Case`], nesting under an extra top folder, and
+//!   [`loads_as_model`].
 
 mod assembly;
 mod names;
@@ -41,6 +54,7 @@ mod pitfalls;
 mod profiles;
 #[cfg(test)]
 mod tests;
+mod truth;
 
 use proptest::collection::vec;
 use proptest::option;
@@ -50,9 +64,10 @@ use proptest::sample::select;
 use crate::detect::Code;
 use crate::layout::Layout;
 
-pub use assembly::{assemble, loads_as_model};
-pub use piece::{Piece, StrategyConfig};
+pub use assembly::{assemble, assemble_case, loads_as_model, Case};
+pub use piece::{is_root, Piece, StrategyConfig};
 pub use profiles::{profile_piece, Profile};
+pub use truth::{CodePath, Promise, Truth, When, PROMISED};
 
 use pitfalls::pitfall;
 
@@ -83,6 +98,12 @@ pub fn job_layout() -> SBoxedStrategy<Layout> {
 
 /// Whole job layouts with explicit knobs.
 pub fn job_layout_with(cfg: StrategyConfig) -> SBoxedStrategy<Layout> {
+    // Mapping draws nothing: the layouts are those of `job_case_with`, seed for seed.
+    job_case_with(cfg).prop_map(|c| c.layout).sboxed()
+}
+
+/// Whole job layouts with their ground truth ([`Case`]), with explicit knobs.
+pub fn job_case_with(cfg: StrategyConfig) -> SBoxedStrategy<Case> {
     let profile = select(Profile::ALL.to_vec()).prop_flat_map(profile_piece);
     (
         option::weighted(0.92, profile),
@@ -96,7 +117,7 @@ pub fn job_layout_with(cfg: StrategyConfig) -> SBoxedStrategy<Layout> {
             ]),
         ),
     )
-        .prop_map(|(p, pits, n)| assemble(p, pits, n))
+        .prop_map(|(p, pits, n)| assemble_case(p, pits, n))
         .sboxed()
 }
 

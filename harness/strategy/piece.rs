@@ -1,25 +1,39 @@
 //! The building blocks every generator here shares: a [`Piece`] (entries plus the labels they
-//! inject), the [`StrategyConfig`] knobs, and the small strategies names and seeds are drawn
-//! from.
+//! inject and the findings they promise), the [`StrategyConfig`] knobs, and the small
+//! strategies names and seeds are drawn from.
 
 use proptest::prelude::*;
 
 use crate::layout::Entry;
 
-/// A group of entries and the labels they inject.
+use super::truth::Promise;
+
+/// A group of entries, the labels they inject and the findings they promise.
 #[derive(Clone, Debug)]
 pub struct Piece {
     /// Labels this piece injects.
     pub labels: Vec<&'static str>,
     /// Its entries.
     pub entries: Vec<Entry>,
+    /// The findings its entries cause, by (code, path), relative to the model dir it is
+    /// assembled into (see [`super::Truth`]).
+    pub promises: Vec<Promise>,
 }
 
-/// A piece of `entries` that injects `labels`.
+impl Piece {
+    /// This piece, also promising `promises` (builder style).
+    pub fn promising(mut self, promises: impl IntoIterator<Item = Promise>) -> Self {
+        self.promises.extend(promises);
+        self
+    }
+}
+
+/// A piece of `entries` that injects `labels` and promises nothing yet.
 pub(super) fn piece(labels: &[&'static str], entries: Vec<Entry>) -> Piece {
     Piece {
         labels: labels.to_vec(),
         entries,
+        promises: Vec::new(),
     }
 }
 
@@ -34,6 +48,33 @@ pub struct StrategyConfig {
     pub large_files: bool,
     /// Generate paths near 4096 bytes.
     pub deep_paths: bool,
+    /// Generate files and dirs with no read permission (mode 0000), which promise
+    /// `unreadable-file`. Off by default. Only meaningful for a user other than root: root
+    /// reads every file, so the detector rightly finds nothing and the promise is false.
+    /// [`StrategyConfig::every_pitfall`] turns it on only when the effective uid is not 0.
+    pub unreadable_files: bool,
+    /// Generate models saved outside the model dir together with a copy in it: the same
+    /// bytes (no `model-saved-outside`, the detector's copy exception) or the same name and
+    /// size with other bytes (still `model-saved-outside`). Off by default.
+    pub copied_models: bool,
+}
+
+impl StrategyConfig {
+    /// Every pitfall on, the knobs that are off by default included; `unreadable_files`
+    /// only when this process's effective uid is not 0 (see the field).
+    pub fn every_pitfall() -> Self {
+        StrategyConfig {
+            unreadable_files: !is_root(),
+            copied_models: true,
+            ..StrategyConfig::default()
+        }
+    }
+}
+
+/// True when this process runs with effective uid 0, for which no file is unreadable.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 impl Default for StrategyConfig {
@@ -43,6 +84,8 @@ impl Default for StrategyConfig {
             special_files: true,
             large_files: true,
             deep_paths: true,
+            unreadable_files: false,
+            copied_models: false,
         }
     }
 }

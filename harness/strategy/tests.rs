@@ -127,3 +127,73 @@ fn nesting_keeps_escaping_links_escaping_and_inside_links_inside() {
         })
     );
 }
+
+/// The SHA-256 of the TOML of the first 300 layouts `job_layout()` draws from `runner(5)`.
+/// Knobs off by default must leave it alone: a changed value means every saved seed now
+/// replays a different layout.
+const DEFAULT_GENERATION_SHA256: &str =
+    "410b71ce478a89ba0a04d8be8f4c0733ed94edf2202b9882e4e8ec022eee1879";
+
+#[test]
+fn default_generation_is_unchanged_for_existing_seeds() {
+    use sha2::{Digest, Sha256};
+    let mut r = runner(5);
+    let s = job_layout();
+    let mut h = Sha256::new();
+    for _ in 0..300 {
+        h.update(s.new_tree(&mut r).unwrap().current().to_toml().as_bytes());
+    }
+    let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, DEFAULT_GENERATION_SHA256);
+}
+
+#[test]
+fn nesting_moves_model_and_archive_promises_and_leaves_outside_ones() {
+    use crate::detect::Where;
+    let piece = |entries, promises| Piece {
+        labels: Vec::new(),
+        entries,
+        promises,
+    };
+    let pits = vec![
+        piece(
+            vec![Entry::symlink(Root::Model, "d", "missing")],
+            vec![
+                Promise::model(Code::DanglingSymlink, "d"),
+                Promise::link_member("d", false),
+            ],
+        ),
+        piece(
+            vec![Entry::file(Root::Cwd, "m.pt", Content::Text("x".into()))],
+            vec![Promise::new(
+                Code::ModelSavedOutside,
+                Where::Cwd,
+                Some("m.pt".into()),
+                When::Always,
+            )],
+        ),
+    ];
+    let case = assemble_case(None, pits, Some("model".into()));
+    let paths: Vec<String> = case
+        .truth
+        .promises
+        .iter()
+        .map(|p| p.at.to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "dangling-symlink model:\"model/d\"",
+            "link-in-archive archive:\"model/d\"",
+            "model-saved-outside cwd:\"m.pt\"",
+            "empty-model-dir model",
+        ]
+    );
+    // A link member: refused by SageMaker, kept by POSIX tar and (inside) by KServe.
+    let on = |t| case.truth.expected(t, true).len();
+    use crate::target::Target;
+    assert_eq!(
+        (on(Target::Sagemaker), on(Target::Posix), on(Target::Kserve)),
+        (1, 0, 0)
+    );
+}

@@ -1,7 +1,7 @@
 //! Pitfall pieces made of files and directories: models saved in the wrong place, broken
 //! SavedModels, odd names and sizes, leftovers and bloat in the model dir, special files.
 
-use crate::detect::Code;
+use crate::detect::{Code, Where};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -10,6 +10,26 @@ use crate::layout::{Content, Entry, Fill, ModelFormat, Root};
 use super::super::names::odd_name;
 use super::super::piece::{piece, seed, stem, Piece};
 use super::super::profiles::tf_savedmodel;
+use super::super::truth::{Promise, When};
+
+/// The detector's name for a root a model may be saved to by mistake.
+fn outside_where(root: Root) -> Where {
+    match root {
+        Root::Cwd => Where::Cwd,
+        Root::Tmp => Where::Tmp,
+        _ => Where::Output,
+    }
+}
+
+/// `model-saved-outside` for the file at `path` under `root`.
+fn saved_outside(root: Root, path: &str) -> Promise {
+    Promise::new(
+        Code::ModelSavedOutside,
+        outside_where(root),
+        Some(path.into()),
+        When::Always,
+    )
+}
 
 /// File sizes: mostly small, sometimes tens of KiB, now and then over 64 KiB.
 fn size(large: bool) -> SBoxedStrategy<u64> {
@@ -52,6 +72,7 @@ pub(super) fn model_saved_outside() -> SBoxedStrategy<Piece> {
                 &[Code::ModelSavedOutside.id()],
                 vec![Entry::file(root, name, Content::format(f, s, n))],
             )
+            .promising([saved_outside(root, name)])
         })
         .sboxed()
 }
@@ -63,15 +84,27 @@ pub(super) fn savedmodel_broken() -> SBoxedStrategy<Piece> {
             0 => piece(
                 &[Code::SavedmodelUnversioned.id()],
                 tf_savedmodel(&format!("export/{name}"), s, 64, true, true),
-            ),
+            )
+            .promising([Promise::model(
+                Code::SavedmodelUnversioned,
+                format!("export/{name}/saved_model.pb"),
+            )]),
             1 => piece(
                 &[Code::SavedmodelIncomplete.id()],
                 tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, true, false),
-            ),
+            )
+            .promising([Promise::model(
+                Code::SavedmodelIncomplete,
+                format!("{}/saved_model.pb", 1 + s % 9),
+            )]),
             _ => piece(
                 &[Code::SavedmodelIncomplete.id()],
                 tf_savedmodel(&format!("{}", 1 + s % 9), s, 64, false, true),
-            ),
+            )
+            .promising([Promise::model(
+                Code::SavedmodelIncomplete,
+                format!("{}/variables/variables.index", 1 + s % 9),
+            )]),
         })
         .sboxed()
 }
@@ -154,6 +187,7 @@ pub(super) fn sized_file(large: bool) -> SBoxedStrategy<Piece> {
             Piece {
                 labels,
                 entries: vec![e],
+                promises: Vec::new(),
             }
         })
         .sboxed()
@@ -181,18 +215,29 @@ pub(super) fn unreadable_by_server() -> SBoxedStrategy<Piece> {
     let m = Root::Model;
     (stem(), seed(), any::<bool>())
         .prop_map(move |(s, sd, dir)| {
-            let e = if dir {
-                vec![
-                    Entry::dir(m, format!("{s}-private")).with_mode(0o700),
-                    Entry::file(m, format!("{s}-private/{s}.txt"), Content::random(sd, 64)),
-                ]
+            let (e, at) = if dir {
+                (
+                    vec![
+                        Entry::dir(m, format!("{s}-private")).with_mode(0o700),
+                        Entry::file(m, format!("{s}-private/{s}.txt"), Content::random(sd, 64)),
+                    ],
+                    format!("{s}-private"),
+                )
             } else {
-                vec![
-                    Entry::file(m, format!("{s}-weights.bin"), Content::random(sd, 256))
-                        .with_mode(0o600),
-                ]
+                (
+                    vec![
+                        Entry::file(m, format!("{s}-weights.bin"), Content::random(sd, 256))
+                            .with_mode(0o600),
+                    ],
+                    format!("{s}-weights.bin"),
+                )
             };
-            piece(&[Code::UnreadableByServer.id()], e)
+            piece(&[Code::UnreadableByServer.id()], e).promising([Promise::new(
+                Code::UnreadableByServer,
+                Where::Model,
+                Some(at.into()),
+                When::WorldReadable,
+            )])
         })
         .sboxed()
 }
@@ -207,6 +252,12 @@ pub(super) fn appledouble() -> SBoxedStrategy<Piece> {
             } else {
                 format!("._{s}.pth")
             };
+            // Residue is reported once: the outermost `__MACOSX` dir, or the sidecar itself.
+            let junk = if in_macosx {
+                "__MACOSX".to_string()
+            } else {
+                path.clone()
+            };
             piece(
                 &["appledouble", Code::JunkFiles.id()],
                 vec![Entry::file(
@@ -215,6 +266,7 @@ pub(super) fn appledouble() -> SBoxedStrategy<Piece> {
                     Content::Bytes(vec![0, 5, 22, 7, 0, 2, 0, 0, b'M', b'a', b'c']),
                 )],
             )
+            .promising([Promise::model(Code::JunkFiles, junk)])
         })
         .sboxed()
 }
@@ -327,6 +379,10 @@ pub(super) fn junk_files() -> SBoxedStrategy<Piece> {
                     Entry::dir(m, ".ipynb_checkpoints"),
                 ],
             )
+            .promising([
+                Promise::model(Code::JunkFiles, "__pycache__"),
+                Promise::model(Code::JunkFiles, ".ipynb_checkpoints"),
+            ])
         })
         .sboxed()
 }
@@ -340,6 +396,7 @@ pub(super) fn fifo() -> SBoxedStrategy<Piece> {
                 &[Code::SpecialFile.id(), "fifo"],
                 vec![Entry::fifo(m, format!("{s}.pipe"))],
             )
+            .promising([Promise::model(Code::SpecialFile, format!("{s}.pipe"))])
         })
         .sboxed()
 }
@@ -353,6 +410,56 @@ pub(super) fn socket() -> SBoxedStrategy<Piece> {
                 &[Code::SpecialFile.id(), "socket"],
                 vec![Entry::socket(m, format!("{s}.sock"))],
             )
+            .promising([Promise::model(Code::SpecialFile, format!("{s}.sock"))])
+        })
+        .sboxed()
+}
+
+/// A file or an empty dir nobody may read (mode 0000), as a failed `chmod` or a copy from
+/// another user's home leaves it: `unreadable-file` for a user other than root
+/// ([`StrategyConfig::unreadable_files`](super::super::StrategyConfig::unreadable_files)).
+pub(super) fn unreadable_file() -> SBoxedStrategy<Piece> {
+    let m = Root::Model;
+    (stem(), any::<bool>())
+        .prop_map(move |(s, dir)| {
+            let (e, at) = if dir {
+                let at = format!("{s}-locked");
+                (Entry::dir(m, at.clone()).with_mode(0), at)
+            } else {
+                let at = format!("{s}.locked");
+                let text = Content::Text(format!("{s}\n"));
+                (Entry::file(m, at.clone(), text).with_mode(0), at)
+            };
+            piece(&[Code::UnreadableFile.id()], vec![e])
+                .promising([Promise::model(Code::UnreadableFile, at)])
+        })
+        .sboxed()
+}
+
+/// A model saved outside the model dir and copied into it
+/// ([`StrategyConfig::copied_models`](super::super::StrategyConfig::copied_models)): with the
+/// same bytes it is fine (the detector's copy exception, no finding); with the same name and
+/// size but other bytes (a later save, a different epoch) it is still `model-saved-outside`.
+pub(super) fn copied_model() -> SBoxedStrategy<Piece> {
+    (
+        model_save(),
+        seed(),
+        64u64..8192,
+        select(vec![Root::Cwd, Root::Tmp, Root::Output]),
+        any::<bool>(),
+    )
+        .prop_map(|((f, name), s, n, root, same)| {
+            let copy_seed = if same { s } else { s + 1 };
+            let entries = vec![
+                Entry::file(root, name, Content::format(f, s, n)),
+                Entry::file(Root::Model, name, Content::format(f, copy_seed, n)),
+            ];
+            if same {
+                piece(&["model-copied-in"], entries)
+            } else {
+                piece(&[Code::ModelSavedOutside.id(), "model-copied-in"], entries)
+                    .promising([saved_outside(root, name)])
+            }
         })
         .sboxed()
 }

@@ -36,5 +36,13 @@ pub(super) fn pitfall(cfg: &StrategyConfig) -> SBoxedStrategy<Piece> {
         pieces.push((1, files::fifo()));
         pieces.push((1, files::socket()));
     }
+    // Knobs off by default: pushed last, so that without them the weights, and so every
+    // existing seed's layouts, stay as they were.
+    if cfg.unreadable_files {
+        pieces.push((1, files::unreadable_file()));
+    }
+    if cfg.copied_models {
+        pieces.push((2, files::copied_model()));
+    }
     proptest::strategy::Union::new_weighted(pieces).sboxed()
 }
