@@ -264,7 +264,7 @@ fn run_exits_1_and_saves_a_replayable_failure() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("[fidelity]"), "{text}");
     assert!(text.contains("replay"), "{text}");
-    // The baseline (it has an empty dir) fails, stops the run, and is saved as it is.
+    // The baseline (it has an empty dir) fails, stops the run, and its cause is saved.
     let files: Vec<_> = fs::read_dir(&saved)
         .unwrap()
         .flatten()
@@ -290,7 +290,9 @@ fn run_exits_1_and_saves_a_replayable_failure() {
         .arg(&saved)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("saved:seed-3-baseline"));
+        .stdout(predicate::str::contains(
+            "saved:seed-3-fidelity-dir-baseline",
+        ));
     packtest()
         .args(["run", "--cases", "0", "--quiet", "--scenarios"])
         .arg(&saved)

@@ -94,8 +94,8 @@ pub struct Shrunk {
     pub budget_spent: bool,
 }
 
-/// One distinct cause of failure: a broken property and what the offending entries are (its
-/// signature), the cases that show it, and the smallest layout found that still breaks the
+/// One distinct cause of failure: a broken property and the kind of entry its violations
+/// name, the cases that show it, and the smallest layout found that still breaks the
 /// property (shrunk from one representative case).
 ///
 /// A case that breaks several properties counts under each. Shrinking keeps the cause's own
@@ -104,9 +104,9 @@ pub struct Shrunk {
 pub struct Cause {
     /// The broken property.
     pub property: Property,
-    /// What the entries its violations name are in the case's layout: their kinds, sorted
-    /// (`symlink`, `dir`, `dir+symlink`, …), or `-` when they name no model-dir entry.
-    pub signature: String,
+    /// The kind of the model-dir entry its violations name in the case's layout (`symlink`,
+    /// `dir`, `fifo`, …), or `-` when they name none (a violation about the output).
+    pub kind: String,
     /// The failing cases that show it, in report order.
     pub cases: Vec<String>,
     /// The case it was shrunk from: the one with the fewest entries.

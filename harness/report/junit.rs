@@ -30,7 +30,7 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
                         d.push_str(&format!(
                             "minimal layout for {} ({}), shrunk from {}:\n",
                             cause.property.id(),
-                            cause.signature,
+                            cause.kind,
                             cause.representative
                         ));
                         for line in render_layout(&sh.layout) {

@@ -49,7 +49,7 @@ fn write_cause(s: &mut String, c: &Cause, n: usize, of: usize, o: TextOptions) {
     s.push_str(&format!(
         "\ncause {n} of {of}: {} ({}), in {} case{}: {names}\n",
         c.property.id(),
-        c.signature,
+        c.kind,
         c.cases.len(),
         plural(c.cases.len())
     ));
@@ -164,7 +164,7 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
     }
     if !r.causes.is_empty() {
         s.push_str(&format!(
-            "\n{} distinct cause{} in {} failing case{} (a broken property and the kinds of entries it names; each shown once, shrunk from its smallest case):\n",
+            "\n{} distinct cause{} in {} failing case{} (a broken property and the kind of entry it names; each shown once, shrunk from its smallest case):\n",
             r.causes.len(),
             plural(r.causes.len()),
             failed.len(),

@@ -1,5 +1,5 @@
-//! A run's failures as distinct causes: one per broken property and signature (the kinds of
-//! the entries its violations name), each shrunk once from a representative case (the
+//! A run's failures as distinct causes: one per broken property and kind of entry its
+//! violations name (a case can show several), each shrunk once from a representative case (the
 //! failing case with the fewest entries) and saved once.
 //!
 //! Shrinking runs after every case has run, so the representative, and with it the report,
@@ -14,7 +14,7 @@ use std::time::Instant;
 use proptest::strategy::{SBoxedStrategy, ValueTree};
 use rayon::prelude::*;
 
-use super::shrink::{shrink, signature};
+use super::shrink::{kinds, shrink};
 use super::{baseline_layout, case_tree, Ctx, RunError};
 use crate::contract::{Property, Violation};
 use crate::layout::{Layout, NamedLayout};
@@ -49,10 +49,10 @@ impl Sources<'_> {
     }
 }
 
-/// A cause's key: the broken property and the signature of its violations.
-type Key = (Property, String);
+/// A cause's key: the broken property and the kind of entry its violations name.
+type Key = (Property, &'static str);
 
-/// The failing cases of each cause, by property and signature, in report order.
+/// The failing cases of each cause, by property and kind, in report order.
 fn groups(src: &Sources<'_>, seed: u64, results: &[CaseResult]) -> BTreeMap<Key, Vec<usize>> {
     let mut out: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
     for (k, r) in results.iter().enumerate() {
@@ -61,8 +61,9 @@ fn groups(src: &Sources<'_>, seed: u64, results: &[CaseResult]) -> BTreeMap<Key,
         };
         let layout = src.origin(r, seed).map(|(l, _)| l);
         for p in r.broken() {
-            let sig = signature(layout.as_ref(), violations, p);
-            out.entry((p.clone(), sig)).or_default().push(k);
+            for kind in kinds(layout.as_ref(), violations, p) {
+                out.entry((p.clone(), kind)).or_default().push(k);
+            }
         }
     }
     out
@@ -108,7 +109,7 @@ fn cause(
     cx: &Ctx<'_>,
     src: &Sources<'_>,
     results: &[CaseResult],
-    (p, signature): Key,
+    (p, kind): Key,
     cases: &[usize],
     deadline: Option<Instant>,
 ) -> Result<Cause, RunError> {
@@ -132,7 +133,7 @@ fn cause(
             let t = tree
                 .as_mut()
                 .map(|t| t.as_mut() as &mut dyn ValueTree<Value = Layout>);
-            let want = (p.clone(), signature.clone());
+            let want = (p.clone(), kind);
             let s = shrink(cx.packager, t, start, want, deadline, cx.cfg, cx.extra);
             (Some(s), Some(layout))
         }
@@ -142,7 +143,7 @@ fn cause(
     let mut c = Cause {
         violations: all.iter().filter(|v| v.property == p).cloned().collect(),
         property: p,
-        signature,
+        kind: kind.to_owned(),
         cases: cases.iter().map(|&k| results[k].name.clone()).collect(),
         representative: rep.name.clone(),
         shrunk,
@@ -155,9 +156,8 @@ fn cause(
         (None, None) => None,
     };
     if let (Some(dir), Some((layout, violations))) = (&cx.cfg.save_failures, layout) {
-        let sig = c.signature.replace('+', "-");
         let case = c.representative.replace(':', "-");
-        let name = format!("{}-{sig}-{case}", c.property.id());
+        let name = format!("{}-{}-{case}", c.property.id(), c.kind);
         let path = save(cx, dir, &name, &violations, &layout)?;
         c.saved_replay = Some(cx.replay.for_saved(dir.clone()));
         c.saved_to = Some(path);

@@ -13,8 +13,13 @@ use super::trial::{trial, Trial};
 use super::{ExtraProperty, RunConfig};
 
 /// The kinds of the model-dir entries that `p`'s violations name (or lie below), sorted and
-/// joined with `+`; `-` when they name none.
-pub(super) fn signature(layout: Option<&Layout>, violations: &[Violation], p: &Property) -> String {
+/// each once (`symlink`, `dir`, …); `["-"]` when they name none (a violation about the
+/// output, or about the run itself).
+pub(super) fn kinds(
+    layout: Option<&Layout>,
+    violations: &[Violation],
+    p: &Property,
+) -> Vec<&'static str> {
     let mut kinds: Vec<&'static str> = Vec::new();
     for v in violations.iter().filter(|v| &v.property == p) {
         let Some(path) = &v.path else { continue };
@@ -31,10 +36,9 @@ pub(super) fn signature(layout: Option<&Layout>, violations: &[Violation], p: &P
     kinds.sort_unstable();
     kinds.dedup();
     if kinds.is_empty() {
-        "-".into()
-    } else {
-        kinds.join("+")
+        kinds.push("-");
     }
+    kinds
 }
 
 /// The shrinker's state: the smallest failing layout so far and the runs spent.
@@ -42,9 +46,10 @@ struct Shrinker<'a> {
     packager: &'a dyn Packager,
     cfg: &'a RunConfig,
     extra: &'a [ExtraProperty],
-    /// The property every accepted candidate must still break, and the signature its
-    /// violations must keep (so a missing dir does not shrink into a dropped symlink).
-    want: (Property, String),
+    /// The property every accepted candidate must still break, and the kind of entry one of
+    /// its violations must still name (so a missing dir does not shrink into a dropped
+    /// symlink).
+    want: (Property, &'static str),
     /// When the run's shrink time is up, if it has a limit.
     deadline: Option<Instant>,
     best: (Layout, Vec<Violation>),
@@ -65,11 +70,11 @@ impl Shrinker<'_> {
         self.out_of_budget() || self.stop()
     }
 
-    /// True when `v` (the violations of candidate `l`) still break the wanted property, with
-    /// the wanted signature.
+    /// True when `v` (the violations of candidate `l`) still break the wanted property, on an
+    /// entry of the wanted kind.
     fn same_cause(&self, l: &Layout, v: &[Violation]) -> bool {
         v.iter().any(|x| x.property == self.want.0)
-            && signature(Some(l), v, &self.want.0) == self.want.1
+            && kinds(Some(l), v, &self.want.0).contains(&self.want.1)
     }
 
     /// Runs a candidate; `Some(violations)` when it still breaks the wanted property.
@@ -148,8 +153,8 @@ impl Shrinker<'_> {
     }
 }
 
-/// Shrinks a failing layout to a minimal one that still breaks `want.0` with the signature
-/// `want.1` (see [`signature`]).
+/// Shrinks a failing layout to a minimal one that still breaks `want.0` on an entry of kind
+/// `want.1` (see [`kinds`]).
 ///
 /// Three phases share the budget (`max_shrink_runs` runs, and the run's shrink time, which
 /// ends at `deadline`):
@@ -168,7 +173,7 @@ pub(super) fn shrink(
     packager: &dyn Packager,
     tree: Option<&mut dyn ValueTree<Value = Layout>>,
     start: (Layout, Vec<Violation>),
-    want: (Property, String),
+    want: (Property, &'static str),
     deadline: Option<Instant>,
     cfg: &RunConfig,
     extra: &[ExtraProperty],
