@@ -141,6 +141,7 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
     names::check_duplicates(&manifest, &mut out);
     let extraction = crate::target::extract(&manifest, opts.target);
     let mut blamed = fidelity::check_member_types(&extraction, &mut out);
+    blamed.extend(fidelity::check_link_order(&manifest, &extraction, &mut out));
     blamed.extend(containment::check_containment(
         &manifest,
         ev.before,
