@@ -137,3 +137,38 @@ fn a_hard_link_before_the_member_it_links_to_breaks_fidelity() {
         assert!(judge(TAR, &layout, target).is_empty(), "{target}: tar -czf");
     }
 }
+
+#[test]
+fn check_archive_reports_a_hard_link_before_its_target() {
+    if !python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    std::fs::write(model.join("b.bin"), "weights").unwrap();
+    std::fs::hard_link(model.join("b.bin"), model.join("a.bin")).unwrap();
+    let archive = dir.path().join("model.tar.gz");
+    let argv = script("hardlink_first.py")
+        .replace("{model_dir}", &model.display().to_string())
+        .replace("{output}", &archive.display().to_string());
+    let argv: Vec<&str> = argv.split(' ').collect();
+    let packed = Command::new(argv[0]).args(&argv[1..]).status().unwrap();
+    assert!(packed.success());
+    for target in ["posix", "kserve"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_packtest"))
+            .args(["check", "--model-dir"])
+            .arg(&model)
+            .arg("--archive")
+            .arg(&archive)
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{target}: {stdout}");
+        assert!(
+            stdout.contains("archive-mismatch archive:a.bin"),
+            "{target}: {stdout}"
+        );
+    }
+}
