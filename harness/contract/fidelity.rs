@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::property::{capped, v, Property, Violation, MAX_DETAILS};
-use crate::archive::DiffItem;
+use crate::archive::{normalize_name, DiffItem, Manifest};
 use crate::layout::RawPath;
 use crate::target::extract::RefusalKind;
 use crate::target::{Expected, Extraction, Gap};
@@ -37,6 +37,57 @@ pub(super) fn check_member_types(ex: &Extraction, out: &mut Vec<Violation>) -> B
     }
     blamed.extend(refused.iter().map(|r| r.name.clone()));
     blamed
+}
+
+/// `fidelity`: hard links the consumer cannot make because the member they name was not
+/// extracted before them: placed after the link (GNU tar and Python's tarfile extract in
+/// archive order and fail on it), or absent. Returns their paths, so the file the consumer
+/// lacks there is not repeated as a difference.
+pub(super) fn check_link_order(
+    m: &Manifest,
+    ex: &Extraction,
+    out: &mut Vec<Violation>,
+) -> BTreeSet<RawPath> {
+    let missing: Vec<_> = ex
+        .refusals
+        .iter()
+        .filter(|r| r.kind == RefusalKind::LinkMissing)
+        .collect();
+    for r in missing.iter().take(MAX_DETAILS) {
+        let target = m
+            .members
+            .get(r.member)
+            .and_then(|x| x.link_target.as_ref())
+            .map(|t| normalize_name(t.as_bytes()));
+        let later = target
+            .as_ref()
+            .is_some_and(|t| m.members.iter().skip(r.member + 1).any(|y| &y.path == t));
+        let mut x = v(
+            Property::Fidelity,
+            Some(r.name.clone()),
+            format!(
+                "each hard link after the member it links to ({} extracts in archive order)",
+                ex.target
+            ),
+            r.message.clone(),
+        );
+        if let (true, Some(t)) = (later, &target) {
+            x.details = vec![format!("`{t}` comes after the link in the archive")];
+        }
+        out.push(x);
+    }
+    if missing.len() > MAX_DETAILS {
+        out.push(v(
+            Property::Fidelity,
+            None,
+            "each hard link after the member it links to",
+            format!(
+                "{} more hard links to members not extracted yet",
+                missing.len() - MAX_DETAILS
+            ),
+        ));
+    }
+    missing.iter().map(|r| r.name.clone()).collect()
 }
 
 /// `fidelity` and `special-files`: what the consumer extracts against the expected tree,

@@ -72,8 +72,18 @@ pub struct Evidence<'a> {
     pub after: &'a Digest,
     /// How the packager ended.
     pub outcome: &'a PackOutcome,
-    /// For `deterministic`: the sha256 of the second run's output, if it produced one.
-    pub second_run: Option<Option<[u8; 32]>>,
+    /// The strict rerun (mtimes moved in between), when one was made.
+    pub second_run: Option<SecondRun>,
+}
+
+/// What the strict rerun observed: its output for `deterministic`, and the sandbox after it
+/// for `source-untouched` (a rerun that writes into the model dir breaks it too).
+#[derive(Clone, Debug)]
+pub struct SecondRun {
+    /// The sha256 of the second run's output, if it produced one.
+    pub output: Option<[u8; 32]>,
+    /// The sandbox digest after the second run, or why the sandbox could not be walked.
+    pub after: Result<Digest, String>,
 }
 
 /// The result of judging one run: the violations and the manifest (when one was read).
@@ -105,6 +115,9 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
     let output = ev.sandbox.output_path();
     let expected = expected_for(ev, opts.target);
     outcome::check_source_untouched(ev.before, ev.after, &mut out);
+    if let Some(r) = &ev.second_run {
+        outcome::check_rerun_untouched(ev.after, r.after.as_ref(), &mut out);
+    }
     let out_meta = fs::symlink_metadata(&output).ok();
     if !ev.outcome.exit.success() {
         let refusable = expected.refusable();
@@ -128,6 +141,7 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
     names::check_duplicates(&manifest, &mut out);
     let extraction = crate::target::extract(&manifest, opts.target);
     let mut blamed = fidelity::check_member_types(&extraction, &mut out);
+    blamed.extend(fidelity::check_link_order(&manifest, &extraction, &mut out));
     blamed.extend(containment::check_containment(
         &manifest,
         ev.before,
@@ -139,7 +153,8 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
         fidelity::check_fidelity(&expected, &extraction, &blamed, &mut out);
     }
     if opts.strict {
-        check_strict(&manifest, &output, ev.second_run, &mut out);
+        let second = ev.second_run.as_ref().map(|r| r.output);
+        check_strict(&manifest, &output, second, &mut out);
     }
     Judgement {
         violations: out,

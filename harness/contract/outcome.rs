@@ -23,6 +23,38 @@ pub(super) fn check_source_untouched(before: &Digest, after: &Digest, out: &mut 
     }
 }
 
+/// `source-untouched` for the strict rerun: what it changed in the sandbox the first run
+/// left (mtimes are not in the digest, so moving them is not a change).
+pub(super) fn check_rerun_untouched(
+    after_first: &Digest,
+    after_rerun: Result<&Digest, &String>,
+    out: &mut Vec<Violation>,
+) {
+    let after_rerun = match after_rerun {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(v(
+                Property::SourceUntouched,
+                None,
+                "a sandbox that can still be walked after the strict rerun",
+                e.clone(),
+            ));
+            return;
+        }
+    };
+    let changes = after_first.changes(after_rerun);
+    if !changes.is_empty() {
+        let mut x = v(
+            Property::SourceUntouched,
+            None,
+            "the sandbox untouched by the strict rerun too (the packager run again, mtimes moved)",
+            format!("{} change(s) made by the second run", changes.len()),
+        );
+        x.details = capped(changes);
+        out.push(x);
+    }
+}
+
 /// A failed run: `loud-failure` (a timeout, silence, a file left behind), and
 /// `exit-and-output` when the model dir has nothing a packager may refuse (`refusable`).
 pub(super) fn check_failed_run(

@@ -165,7 +165,11 @@ pub fn check_archive_against(
             source: std::io::Error::other(e.to_string()),
         }
     })?;
-    let refused: Vec<&RawPath> = got.refusals.iter().map(|r| &r.name).collect();
+    // A hard link to a member not extracted yet has no archive finding: its gap stays.
+    let refused: Vec<&RawPath> = (got.refusals.iter())
+        .filter(|r| r.kind != crate::target::extract::RefusalKind::LinkMissing)
+        .map(|r| &r.name)
+        .collect();
     let gaps: Vec<crate::target::Gap> = gaps
         .into_iter()
         .filter(|g| !refused.iter().any(|r| g.path().starts_with(r)))

@@ -4,7 +4,9 @@
 //! A parent dir that only children imply counts as present (every extractor creates it); an
 //! empty dir must be a member, since nothing else makes the consumer create it. Exec bits are
 //! compared after the consumer's own mode rules, so a consumer that drops a bit the packager
-//! stored faithfully does not blame the packager.
+//! stored faithfully does not blame the packager. Where the consumer keeps directory modes
+//! ([`super::DirModes::Kept`]), a dir (the root entry `./` included) must keep every search
+//! bit it has in the model dir.
 
 use crate::archive::{DiffItem, DiskKind, MemberKind};
 use crate::layout::RawPath;
@@ -120,7 +122,15 @@ pub fn compare(expected: &Expected, got: &VTree) -> Vec<Gap> {
                     }));
                 }
             }
-            (Want::Dir { .. }, Some(VEntry::Dir { .. })) => {}
+            (Want::Dir { mode }, Some(VEntry::Dir { stored, .. })) => {
+                if let Some(found) = lost_search_bits(target, *mode, *stored) {
+                    gaps.push(Gap::Diff(DiffItem::ExecBits {
+                        path: path.clone(),
+                        expected: *mode,
+                        found,
+                    }));
+                }
+            }
             (Want::Symlink { target }, Some(VEntry::Symlink { target: found })) => {
                 if target != found {
                     gaps.push(Gap::Diff(DiffItem::LinkTarget {
@@ -150,6 +160,26 @@ pub fn compare(expected: &Expected, got: &VTree) -> Vec<Gap> {
             kind: describe(g),
         }));
     }
+    if let Some(want) = expected.root_mode {
+        if let Some(found) = lost_search_bits(target, want, got.root) {
+            gaps.push(Gap::Diff(DiffItem::ExecBits {
+                path: RawPath::from("."),
+                expected: want,
+                found,
+            }));
+        }
+    }
     gaps.sort_by(|a, b| a.path().cmp(b.path()));
     gaps
+}
+
+/// The mode a dir member gave a directory whose model-dir mode is `want`, when the consumer
+/// keeps dir modes and a search (exec) bit `want` has is missing from it: a server running as
+/// another user can then not enter it. A gained bit is no loss (the reference packager
+/// normalizes dirs to 0755), and an implied dir gets the consumer's default mode.
+fn lost_search_bits(target: super::Target, want: u32, stored: Option<u32>) -> Option<u32> {
+    if target.spec().dir_modes != super::DirModes::Kept {
+        return None;
+    }
+    stored.filter(|s| want & 0o111 & !s != 0)
 }

@@ -88,6 +88,9 @@ pub struct Expected {
     pub tree: BTreeMap<RawPath, Want>,
     /// Paths a packager may refuse (fail loudly on) without breaking the contract, and why.
     pub may_refuse: Vec<(RawPath, String)>,
+    /// The model dir's own mode, when known: a root entry (`./`) gives its mode to the
+    /// consumer's destination, so it must keep the search bits this one has.
+    pub root_mode: Option<u32>,
 }
 
 impl Expected {
@@ -488,10 +491,15 @@ pub fn expected(world: &World<'_>, target: Target) -> Expected {
     let mut may_refuse = b.may_refuse;
     may_refuse.sort();
     may_refuse.dedup();
+    let root_mode = match world.entries.get(world.model) {
+        Some(e) if e.kind == DiskKind::Dir => Some(e.mode),
+        _ => None,
+    };
     Expected {
         target,
         tree: b.tree,
         may_refuse,
+        root_mode,
     }
 }
 

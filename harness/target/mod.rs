@@ -63,6 +63,17 @@ pub enum OnRefusal {
     SkipMember,
 }
 
+/// What the consumer does with the mode of a directory member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirModes {
+    /// Applied as stored, the root entry's to the destination itself (tar as root): a dir
+    /// stored without the search bits the model dir gave it cannot be entered by a server
+    /// that runs as another user.
+    Kept,
+    /// Ignored: every directory gets the default mode (Python's `data` filter).
+    Default,
+}
+
 /// What a packager must turn a model-dir symlink into, for a consumer to get the model dir.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SymlinkExpect {
@@ -101,6 +112,8 @@ pub struct TargetSpec {
     pub special_expect_stored: bool,
     /// The server may run as a non-root user: what it loads must be readable by others.
     pub needs_world_readable: bool,
+    /// Directory modes, as the consumer applies them (`fidelity` compares their search bits).
+    pub dir_modes: DirModes,
     /// Where the consumer's behaviour is documented or its code lives.
     pub source: &'static str,
 }
@@ -141,6 +154,9 @@ static SAGEMAKER: TargetSpec = TargetSpec {
     symlink_expect: SymlinkExpect::Copy,
     special_expect_stored: false,
     needs_world_readable: true,
+    // Hosting extracts as root with tar, which applies each dir member's mode (no umask);
+    // the SDK's own extractor (the `data` filter) stands in for the rest of the extraction.
+    dir_modes: DirModes::Kept,
     source: "AWS: hosting \"can't extract the data archive if the model artifact contains symbolic links\" (repost.aws knowledge center, sagemaker-endpoint-creation-fail)",
 };
 
@@ -156,6 +172,7 @@ static POSIX: TargetSpec = TargetSpec {
     symlink_expect: SymlinkExpect::Link,
     special_expect_stored: true,
     needs_world_readable: false,
+    dir_modes: DirModes::Kept,
     source:
         "GNU tar 1.34 and bsdtar (libarchive) extraction, checked in the consumer conformance suite",
 };
@@ -172,6 +189,7 @@ static KSERVE: TargetSpec = TargetSpec {
     symlink_expect: SymlinkExpect::LinkIfRelative,
     special_expect_stored: false,
     needs_world_readable: false,
+    dir_modes: DirModes::Default,
     source: "kserve-storage 0.21.0 Storage._unpack_archive_file; Python tarfile data_filter (PEP 706)",
 };
 
@@ -212,7 +230,10 @@ pub fn judge_dir(
     let tree = crate::archive::DiskTree::scan(model_dir)?;
     let abs = std::fs::canonicalize(model_dir).unwrap_or_else(|_| model_dir.to_owned());
     let world = World::model_only(&tree, Some(abs.as_os_str().as_bytes()));
-    let want = expected(&world, target);
+    let mut want = expected(&world, target);
+    want.root_mode = std::fs::metadata(model_dir)
+        .ok()
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777);
     let got = extract(manifest, target);
     let gaps = compare(&want, &got.tree);
     Ok((got, gaps))
@@ -252,7 +273,7 @@ pub const PROPERTIES: [(&str, &str); 14] = [
     ("valid-tar", "header checksums, an end-of-archive marker, no truncation (GNU, ustar and pax forms)"),
     ("relative-names", "after one leading `./`, names are relative to the model dir: no `/`, `..` or absolute names, no extra top-level folder; a root entry `./`, `.` or `/` is allowed"),
     ("member-types", "every member is of a type the target's consumer takes"),
-    ("fidelity", "what the consumer extracts equals the expected tree: bytes, dirs (empty ones too), exec bits, link targets; parents implied by children count as present"),
+    ("fidelity", "what the consumer extracts equals the expected tree: bytes, dirs (empty ones too), exec bits, link targets; a hard link after the member it links to (extractors fail on one placed before it); each dir, the `./` entry too, keeps its search bits where the consumer keeps dir modes (`sagemaker` hosting extracts as root with tar; `posix`); parents implied by children count as present"),
     ("special-files", "a FIFO or device is never read, never hung on, never silently dropped: stored as its type where the target takes it, else a loud failure"),
     ("containment", "no bytes from outside the model dir (working dir, link targets outside, the archive itself)"),
     ("no-duplicates", "no member path twice"),

@@ -18,7 +18,7 @@ impl State {
         let on_dir = matches!(existing, Some(VEntry::Dir { .. }));
         match x.kind {
             MemberKind::Dir => {
-                self.put_dir(path, existing.is_none() || on_dir, mode);
+                self.put_dir(path, existing.is_none() || on_dir, mode, x.mode & 0o7777);
                 Ok(())
             }
             MemberKind::File | MemberKind::Other(_) => {
@@ -67,7 +67,7 @@ impl State {
     /// A directory member: onto nothing or a directory it just sets the mode; onto another
     /// type GNU tar replaces it, while Python's `os.mkdir` raises `FileExistsError`, which
     /// tarfile ignores (KServe, and the SDK's extractor that stands in for SageMaker hosting).
-    fn put_dir(&mut self, path: RawPath, free: bool, mode: u32) {
+    fn put_dir(&mut self, path: RawPath, free: bool, mode: u32, stored: u32) {
         if !free {
             if self.target != Target::Posix {
                 return;
@@ -79,6 +79,7 @@ impl State {
             VEntry::Dir {
                 mode,
                 explicit: true,
+                stored: Some(stored),
             },
         );
     }

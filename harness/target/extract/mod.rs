@@ -92,7 +92,11 @@ fn extract_member(st: &mut State, i: usize, x: &Member) -> Result<(), Refused> {
     }
     let parts = split(name);
     if parts.is_empty() {
-        return rules::root_entry(x, st.target);
+        rules::root_entry(x, st.target)?;
+        if x.kind == crate::archive::MemberKind::Dir {
+            st.tree.root = Some(x.mode & 0o7777);
+        }
+        return Ok(());
     }
     rules::dotdot(&parts, st.target)?;
     rules::member_type(x, st.target)?;

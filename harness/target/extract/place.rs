@@ -112,6 +112,7 @@ impl State {
                         VEntry::Dir {
                             mode: 0o755,
                             explicit: false,
+                            stored: None,
                         },
                     );
                 }

@@ -28,6 +28,8 @@ pub enum VEntry {
         mode: u32,
         /// Named by a member.
         explicit: bool,
+        /// The mode stored in the member that named it last (`None`: only implied).
+        stored: Option<u32>,
     },
     /// A symlink.
     Symlink {
@@ -52,6 +54,9 @@ pub enum VEntry {
 pub struct VTree {
     /// The entries.
     pub entries: BTreeMap<RawPath, VEntry>,
+    /// The mode stored in the last root directory member (`./`), which a consumer that keeps
+    /// directory modes gives the destination itself; `None` when there is none.
+    pub root: Option<u32>,
 }
 
 /// Why a consumer refuses a member.
