@@ -157,7 +157,10 @@ fn cause(
     };
     if let (Some(dir), Some((layout, violations))) = (&cx.cfg.save_failures, layout) {
         let case = c.representative.replace(':', "-");
-        let name = format!("{}-{}-{case}", c.property.id(), c.kind);
+        let name = match c.kind.as_str() {
+            "-" => format!("{}-{case}", c.property.id()),
+            kind => format!("{}-{kind}-{case}", c.property.id()),
+        };
         let path = save(cx, dir, &name, &violations, &layout)?;
         c.saved_replay = Some(cx.replay.for_saved(dir.clone()));
         c.saved_to = Some(path);
