@@ -95,8 +95,11 @@ fn dur(d: Duration, o: TextOptions) -> String {
     }
 }
 
-/// One line per entry of a layout, for humans.
+/// One line per entry of a layout, for humans; an empty layout is one line that says so.
 pub fn render_layout(l: &Layout) -> Vec<String> {
+    if l.entries.is_empty() {
+        return vec!["(no entries: an empty model dir)".to_owned()];
+    }
     l.entries
         .iter()
         .map(|e| {
@@ -203,4 +206,28 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
         s.push_str(&format!("replay the run: {}\n", r.replay));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_layout;
+    use crate::layout::{Content, Entry, Layout, Root};
+
+    #[test]
+    fn render_layout_says_when_a_layout_is_empty() {
+        assert_eq!(
+            render_layout(&Layout::new()),
+            ["(no entries: an empty model dir)"]
+        );
+        let mut l = Layout::new();
+        l.entries.push(Entry::file(
+            Root::Model,
+            "model.pth",
+            Content::Text("w".into()),
+        ));
+        assert_eq!(
+            render_layout(&l),
+            ["model:model.pth  (file 0644  text \"w\")"]
+        );
+    }
 }
