@@ -72,3 +72,7 @@ def pack(model_dir, output, order=sorted_names, mode=file_mode, mtime=member_mti
 def main(**hooks):
     model_dir, output = sys.argv[1], sys.argv[2]
     pack(model_dir, output, **hooks)
+
+
+if __name__ == "__main__":
+    main()
