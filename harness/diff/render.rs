@@ -3,8 +3,11 @@
 use super::{ArchiveDiff, FieldChange};
 
 /// Shortens a sha256 to 16 hex digits for the text form (JSON keeps it whole).
+/// An empty value (no owner name) shows as `""`.
 fn short(field: &str, v: &str) -> String {
-    if field == "sha256" && v.len() > 16 {
+    if v.is_empty() {
+        "\"\"".to_owned()
+    } else if field == "sha256" && v.len() > 16 {
         format!("{}…", &v[..16])
     } else {
         v.to_owned()

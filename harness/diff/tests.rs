@@ -92,7 +92,7 @@ fn member_fields_are_named_each() {
     assert_eq!(fields(&d, "x"), ["mode", "uname", "mtime"]);
     let text = render_text(&d).join("\n");
     assert!(text.contains("mode: 0644 -> 0600"), "{text}");
-    assert!(text.contains("uname:  -> alice"), "{text}");
+    assert!(text.contains("uname: \"\" -> alice"), "{text}");
 }
 
 #[test]

@@ -168,7 +168,9 @@ pub(super) fn first_run_setup(sandbox: &Sandbox) -> ChildSetup {
     }
 }
 
-/// The variations that can be varied for `packager` here, and why each other one cannot.
+/// The variations that can be varied for `packager` here, and why each other one cannot (or
+/// can only in part: the rerun's locale, when it is not installed, changes `LANG` and
+/// `LC_ALL` but not what the C library does).
 pub(super) fn plan(packager: &dyn Packager) -> (Vec<Variation>, Vec<(Variation, &'static str)>) {
     let in_process = !packager.runs_as_process();
     let mut on = Vec::new();
@@ -179,7 +181,24 @@ pub(super) fn plan(packager: &dyn Packager) -> (Vec<Variation>, Vec<(Variation, 
             Some(why) => off.push((v, why)),
         }
     }
+    if on.contains(&Variation::Locale) && !locale_installed("tr_TR.utf8") {
+        off.push((
+            Variation::Locale,
+            "only in part: tr_TR.UTF-8 is not installed, so LANG and LC_ALL change but the C library stays in C",
+        ));
+    }
     (on, off)
+}
+
+/// True when glibc has the locale `name` (its directory, or its name in the locale archive);
+/// read once per process.
+fn locale_installed(name: &'static str) -> bool {
+    static CACHE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CACHE.get_or_init(|| {
+        Path::new("/usr/lib/locale").join(name).is_dir()
+            || std::fs::read("/usr/lib/locale/locale-archive")
+                .is_ok_and(|a| a.windows(name.len()).any(|w| w == name.as_bytes()))
+    })
 }
 
 /// What one rerun produced.
