@@ -504,3 +504,54 @@ fn the_shared_reproducible_writer_passes_deterministic() {
     assert!(v.is_empty(), "{v:?}");
     assert!(ran >= 3, "only {ran} cases were judged");
 }
+
+/// A packager that cannot run as another user at all (a script in a root-only directory) is
+/// not called nondeterministic: the uid variation is reported as not varied, and the rest of
+/// the rerun still judges it.
+#[test]
+fn a_packager_that_cannot_run_as_another_user_is_not_blamed_on_the_uid() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        unavailable::unavailable("the uid variation", "packtest is not root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    for f in ["reprolib.py", "umask_modes.py"] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/broken")
+            .join(f);
+        fs::copy(&src, dir.path().join(f)).unwrap();
+    }
+    let p = CommandPackager::parse(&format!(
+        "python3 {} {{model_dir}} {{output}}",
+        dir.path().join("umask_modes.py").display()
+    ))
+    .unwrap();
+    let outcome = Harness::new(p)
+        .cases(1)
+        .seed(SEED)
+        .target(packtest::target::Target::Posix)
+        .strict()
+        .no_shrink()
+        .timeout(Duration::from_secs(20))
+        .run();
+    let report = outcome.result.expect("the run happens");
+    let v: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|c| match &c.status {
+            CaseStatus::Failed { violations, .. } => Some(violations.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|v| v.property.id() == "deterministic")
+        .collect();
+    assert!(!v.is_empty(), "the umask defect was not seen");
+    assert_eq!(v[0].found, "different bytes, caused by: umask", "{}", v[0]);
+    let details = v[0].details.join("\n");
+    assert!(
+        details.contains("not varied: uid (the packager produced no archive as uid 65534"),
+        "{details}"
+    );
+}

@@ -145,9 +145,7 @@ pub(super) fn check_deterministic(output: &Path, second: &SecondRun, out: &mut V
                 causes => format!("different bytes, caused by: {}", causes.join(", ")),
             };
             let mut lines: Vec<String> = second.attribution.iter().cloned().collect();
-            if !second.not_varied.is_empty() {
-                lines.push(format!("not varied: {}", second.not_varied.join("; ")));
-            }
+            lines.extend(second.not_varied.iter().map(|n| format!("not varied: {n}")));
             if let Some(f) = &second.output_file {
                 lines.extend(diff_lines(output, f));
             }
