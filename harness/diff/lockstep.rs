@@ -74,12 +74,24 @@ fn stream(path: &Path, want: &HashSet<u64>, tx: SyncSender<File>, limits: Limits
         if !want.contains(&index) {
             return Ok(None);
         }
-        let (r, w) = io::pipe()?;
-        tx.send(File::from(std::os::fd::OwnedFd::from(r)))
+        let (r, w) = pipe()?;
+        tx.send(r)
             .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
-        Ok(Some(File::from(std::os::fd::OwnedFd::from(w))))
+        Ok(Some(w))
     };
     let _ = Manifest::read_into(f, limits, Some(&mut sink));
+}
+
+/// A pipe, as (read end, write end), both close-on-exec.
+fn pipe() -> io::Result<(File, File)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nothing else.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
 }
 
 /// Fills `buf` as far as `r` allows; the count read (less than `buf.len()` only at the end).

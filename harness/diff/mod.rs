@@ -12,7 +12,7 @@
 //!   size, content sha256, link target, device numbers and pax records.
 //!
 //! For a member whose content differs, the first differing byte offset is found by a second
-//! pass ([`lockstep`]) that streams both archives at once and compares the two members'
+//! pass (`lockstep`) that streams both archives at once and compares the two members'
 //! bytes in lockstep; memory stays bounded whatever the archives' size. Pairs that do not
 //! come in the same relative order in both archives get no offset.
 
