@@ -322,6 +322,25 @@ mod tests {
     }
 
     #[test]
+    fn a_packager_that_differs_with_nothing_varied_is_called_nondeterministic_by_itself() {
+        // Writes a run counter: every run differs, whatever is varied.
+        let runs = AtomicUsize::new(0);
+        let p = FnPackager::new("counter", |_m: &Path, out: &Path| {
+            let n = runs.fetch_add(1, Ordering::SeqCst);
+            std::fs::write(out, n.to_string()).map_err(|e| e.to_string())
+        });
+        let layout = super::super::baseline_layout();
+        let sandbox = Sandbox::materialize(&layout).unwrap();
+        let job = PackJob::for_sandbox(&sandbox, Duration::from_secs(60));
+        assert!(matches!(p.pack(&job).exit, crate::packager::Exit::Code(0)));
+        let second = second_run(&p, &sandbox, &layout, &job).unwrap();
+        assert_eq!(second.causes, ["none"], "{second:?}");
+        assert!(second
+            .attribution
+            .is_some_and(|a| a.contains("nondeterministic by itself")));
+    }
+
+    #[test]
     fn a_packager_that_lists_in_readdir_order_is_blamed_on_the_order() {
         // Stores the model dir's top-level files in the order the filesystem lists them.
         let p = FnPackager::new("readdir order", |model: &Path, out: &Path| {

@@ -160,7 +160,11 @@ fn the_reordered_model_dir_holds_the_same_tree_and_the_original_comes_back() {
     let sb = Sandbox::materialize(&layout).unwrap();
     sb.shift_mtimes(-1000).unwrap();
     let before = sb.digest().unwrap();
-    let mtime = |p: &str| fs::symlink_metadata(sb.model_dir().join(p)).unwrap().mtime();
+    let mtime = |p: &str| {
+        fs::symlink_metadata(sb.model_dir().join(p))
+            .unwrap()
+            .mtime()
+    };
     let old = (mtime("a"), mtime("sub"));
     let r = sb.reorder_model_dir(&layout).unwrap();
     assert!(before.changes(&sb.digest().unwrap()).is_empty());
@@ -195,7 +199,10 @@ fn chown_all_keeps_setuid_and_setgid_bits() {
     fs::set_permissions(&tool, fs::Permissions::from_mode(0o6755)).unwrap();
     sb.chown_all(65_534, 65_534).unwrap();
     let m = fs::symlink_metadata(&tool).unwrap();
-    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (65_534, 65_534, 0o6755));
+    assert_eq!(
+        (m.uid(), m.gid(), m.mode() & 0o7777),
+        (65_534, 65_534, 0o6755)
+    );
     assert_eq!(sb.owner().unwrap(), (65_534, 65_534));
     sb.chown_all(0, 0).unwrap();
     let m = fs::symlink_metadata(&tool).unwrap();
