@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::archive::{ArchiveError, Compression, GzipHeader, Limits, Manifest, Member};
+use crate::archive::{ArchiveError, Compression, Limits, Manifest, Member};
 use crate::layout::RawPath;
 
 pub use render::render_text;
@@ -198,10 +198,9 @@ fn compare_gzip(a: &Manifest, b: &Manifest) -> Vec<FieldChange> {
     if a.gzip_members != b.gzip_members {
         out.push(change("gzip-members", a.gzip_members, b.gzip_members));
     }
-    let none = GzipHeader::default();
-    let (ha, hb) = match (&a.gzip_header, &b.gzip_header) {
-        (None, None) => return out,
-        (x, y) => (x.as_ref().unwrap_or(&none), y.as_ref().unwrap_or(&none)),
+    // A plain tar has no header to compare; the compression change says it all.
+    let (Some(ha), Some(hb)) = (&a.gzip_header, &b.gzip_header) else {
+        return out;
     };
     if ha.mtime != hb.mtime {
         out.push(change("mtime", ha.mtime, hb.mtime));

@@ -193,3 +193,16 @@ fn streams_compare_to_the_first_difference_or_the_shorter_end() {
     other[131_072] = 8;
     assert_eq!(cmp(&big, &other), Some(131_072));
 }
+
+#[test]
+fn a_plain_tar_against_a_tar_gz_is_a_compression_change_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.tgz", 0, &[m("x", b"1".to_vec())]);
+    let plain = dir.path().join("a.tar");
+    let mut gz = flate2::read::GzDecoder::new(std::fs::File::open(&a).unwrap());
+    std::io::copy(&mut gz, &mut std::fs::File::create(&plain).unwrap()).unwrap();
+    let d = diff(&a, &plain);
+    let f: Vec<&str> = d.gzip.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(f, ["compression", "gzip-members"], "{d:?}");
+    assert!(d.members.is_empty() && d.order.is_none());
+}
