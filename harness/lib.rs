@@ -27,6 +27,7 @@
 //!   cancellation;
 //! - [`gzip`]: the parallel gzip writer and Huffman encoder;
 //! - [`packager`]: the [`Packager`] trait, the command adapter, the reference packager;
+//! - [`diff`]: two archives compared field by field (`packtest diff`), streaming both;
 //! - [`target`]: deploy targets and their consumers' extraction;
 //! - [`contract`]: the properties a packager's archive must have, per target;
 //! - [`detect`]: the silent-failure detector and its typed finding codes;
@@ -43,6 +44,7 @@ mod api;
 pub mod archive;
 pub mod contract;
 pub mod detect;
+pub mod diff;
 pub mod gzip;
 pub mod layout;
 pub mod outcome;

@@ -181,6 +181,7 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
         timeout: opts.timeout,
         capture: false,
         cancel: crate::process::CancelToken::new(),
+        setup: Default::default(),
     });
     if let Exit::SpawnFailed(e) = &outcome.exit {
         return Err(SimError::Spawn(e.clone()));

@@ -4,8 +4,10 @@
 //! is the control: it must pass (a false alarm is as serious as a miss).
 //!
 //! The packagers are in-process Rust `Packager`s built from one naive tar+gzip writer with a
-//! defect switch (style anchor 20: behaviour chosen by a value, outcomes as data), plus one
-//! Python script for the hang, which only a killable process can show.
+//! defect switch (style anchor 20: behaviour chosen by a value, outcomes as data), plus
+//! Python scripts for what only a process can show: the hang, and the non-reproducible
+//! packagers (`tests/broken/reprolib.py` and the scripts that each break one of its hooks),
+//! which `--strict` must blame on the one variation each depends on.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -16,6 +18,9 @@ use std::time::Duration;
 use packtest::outcome::CaseStatus;
 use packtest::packager::{Exit, PackJob, PackOutcome, Packager};
 use packtest::{CommandPackager, Harness};
+
+#[path = "common/unavailable.rs"]
+mod unavailable;
 
 const SEED: u64 = 20_261_125;
 
@@ -396,4 +401,157 @@ fn an_archive_far_bigger_than_the_sandbox_is_cut_off_and_called_a_fidelity_failu
     }
     // The baseline case fails, so the run stops there (DESIGN departure: baseline first).
     assert!(seen >= 1, "no case ran");
+}
+
+/// The deterministic violations of a strict run of `tests/broken/SCRIPT` (a few cases; the
+/// baseline alone fails `deterministic`, so the run stops there).
+fn deterministic_violations(script: &str) -> Vec<packtest::contract::Violation> {
+    deterministic_run(script).0
+}
+
+/// The deterministic violations, and how many cases passed or failed (were judged).
+fn deterministic_run(script: &str) -> (Vec<packtest::contract::Violation>, usize) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/broken")
+        .join(script);
+    let p = CommandPackager::parse(&format!(
+        "python3 {} {{model_dir}} {{output}}",
+        script.display()
+    ))
+    .unwrap();
+    let outcome = Harness::new(p)
+        .cases(3)
+        .seed(SEED)
+        .target(packtest::target::Target::Posix)
+        .strict()
+        .no_shrink()
+        .timeout(Duration::from_secs(20))
+        .run();
+    let report = outcome.result.expect("the run happens");
+    let judged = report
+        .results
+        .iter()
+        .filter(|c| matches!(c.status, CaseStatus::Passed | CaseStatus::Failed { .. }))
+        .count();
+    let v = report
+        .results
+        .iter()
+        .filter_map(|c| match &c.status {
+            CaseStatus::Failed { violations, .. } => Some(violations.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|v| v.property.id() == "deterministic")
+        .collect();
+    (v, judged)
+}
+
+/// Each non-reproducible packager fails `deterministic`, and the bisection names the one
+/// variation its defect depends on, and only that one.
+fn assert_caused_by(script: &str, variation: &str) {
+    let v = deterministic_violations(script);
+    assert!(!v.is_empty(), "{script}: `deterministic` held");
+    for x in &v {
+        assert_eq!(
+            x.found,
+            format!("different bytes, caused by: {variation}"),
+            "{script}: {x}"
+        );
+    }
+}
+
+#[test]
+fn a_packager_that_stores_umask_dependent_modes_is_blamed_on_the_umask() {
+    assert_caused_by("umask_modes.py", "umask");
+}
+
+#[test]
+fn a_packager_that_lists_in_readdir_order_is_blamed_on_the_readdir_order() {
+    assert_caused_by("readdir_order.py", "readdir-order");
+}
+
+#[test]
+fn a_packager_that_stamps_local_time_is_blamed_on_the_time_zone() {
+    assert_caused_by("local_time.py", "tz");
+}
+
+#[test]
+fn a_packager_that_half_honours_source_date_epoch_is_blamed_on_it() {
+    assert_caused_by("sde_gzip_only.py", "source-date-epoch");
+}
+
+#[test]
+fn a_compressor_with_cpu_dependent_blocks_is_blamed_on_the_cpu_count() {
+    if packtest::process::allowed_cpus() < 2 {
+        unavailable::unavailable(
+            "the CPU-count variation",
+            "packtest may use only one CPU here",
+        );
+        return;
+    }
+    assert_caused_by("cpu_blocks.py", "cpus");
+    // The failure shows the diff: the gzip layer has another member count.
+    let v = deterministic_violations("cpu_blocks.py");
+    let details = v[0].details.join("\n");
+    assert!(details.contains("gzip gzip-members: 2 -> 1"), "{details}");
+}
+
+/// The correct writer the broken ones share passes `deterministic` with every variation, on
+/// cases that ran (not rejected).
+#[test]
+fn the_shared_reproducible_writer_passes_deterministic() {
+    let (v, ran) = deterministic_run("reprolib.py");
+    assert!(v.is_empty(), "{v:?}");
+    assert!(ran >= 3, "only {ran} cases were judged");
+}
+
+/// A packager that cannot run as another user at all (a script in a root-only directory) is
+/// not called nondeterministic: the uid variation is reported as not varied, and the rest of
+/// the rerun still judges it.
+#[test]
+fn a_packager_that_cannot_run_as_another_user_is_not_blamed_on_the_uid() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        unavailable::unavailable("the uid variation", "packtest is not root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    for f in ["reprolib.py", "umask_modes.py"] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/broken")
+            .join(f);
+        fs::copy(&src, dir.path().join(f)).unwrap();
+    }
+    let p = CommandPackager::parse(&format!(
+        "python3 {} {{model_dir}} {{output}}",
+        dir.path().join("umask_modes.py").display()
+    ))
+    .unwrap();
+    let outcome = Harness::new(p)
+        .cases(1)
+        .seed(SEED)
+        .target(packtest::target::Target::Posix)
+        .strict()
+        .no_shrink()
+        .timeout(Duration::from_secs(20))
+        .run();
+    let report = outcome.result.expect("the run happens");
+    let v: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|c| match &c.status {
+            CaseStatus::Failed { violations, .. } => Some(violations.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|v| v.property.id() == "deterministic")
+        .collect();
+    assert!(!v.is_empty(), "the umask defect was not seen");
+    assert_eq!(v[0].found, "different bytes, caused by: umask", "{}", v[0]);
+    let details = v[0].details.join("\n");
+    assert!(
+        details.contains("not varied: uid (the packager produced no archive as uid 65534"),
+        "{details}"
+    );
 }

@@ -127,6 +127,7 @@ fn posix_archive(sb: &Sandbox) -> Result<Manifest, TestCaseError> {
             threads: 1,
             format: ArchiveFormat::Tar,
             target: Target::Posix,
+            ..PackOptions::default()
         },
     };
     packager

@@ -27,6 +27,9 @@ pub struct GzipHeader {
     pub xfl: u8,
     /// OS field.
     pub os: u8,
+    /// FEXTRA subfields, if present (at most 64 KiB by the format).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Vec<u8>>,
 }
 
 enum State {
@@ -143,12 +146,15 @@ impl<R: BufRead> GzipReader<R> {
                 reason: format!("reserved flag bits are set ({flags:#04x})"),
             }));
         }
-        if flags & 0x04 != 0 {
+        let extra = if flags & 0x04 != 0 {
             let mut xlen = [0u8; 2];
             self.exact(&mut xlen)?;
             let mut extra = vec![0u8; u16::from_le_bytes(xlen) as usize];
             self.exact(&mut extra)?;
-        }
+            Some(extra)
+        } else {
+            None
+        };
         let file_name = if flags & 0x08 != 0 {
             Some(self.zero_terminated()?)
         } else {
@@ -169,6 +175,7 @@ impl<R: BufRead> GzipReader<R> {
                 has_comment,
                 xfl: fixed[8],
                 os: fixed[9],
+                extra,
             });
         }
         self.members += 1;

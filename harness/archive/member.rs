@@ -95,6 +95,15 @@ pub struct Member {
     pub form: HeaderForm,
     /// Offset of the member's header in the tar stream.
     pub offset: u64,
+    /// Owner name (`uname`, or its pax record); empty when none.
+    #[serde(skip)]
+    pub uname: Vec<u8>,
+    /// Group name (`gname`, or its pax record); empty when none.
+    #[serde(skip)]
+    pub gname: Vec<u8>,
+    /// The pax records that applied to this member (global ones first, then its own).
+    #[serde(skip)]
+    pub pax: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 fn ser_sha<S: serde::Serializer>(v: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {

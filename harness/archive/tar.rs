@@ -304,6 +304,9 @@ impl<'a> TarParser<'a> {
             device: device_numbers(hdr, kind, header_offset),
             form: names.form,
             offset: header_offset,
+            uname: owner_name(hdr, form, &pax, "uname", 265),
+            gname: owner_name(hdr, form, &pax, "gname", 297),
+            pax,
         })
     }
 
@@ -360,4 +363,22 @@ impl<'a> TarParser<'a> {
             self.offset += n as u64;
         }
     }
+}
+
+/// The owner or group name: its pax record, else the 32-byte ustar/GNU field at `at` (v7
+/// headers have none).
+fn owner_name(
+    hdr: &[u8; BLOCK],
+    form: HeaderForm,
+    pax: &BTreeMap<String, Vec<u8>>,
+    key: &str,
+    at: usize,
+) -> Vec<u8> {
+    if let Some(v) = pax.get(key) {
+        return v.clone();
+    }
+    if form == HeaderForm::V7 {
+        return Vec::new();
+    }
+    cstr(&hdr[at..at + 32]).to_vec()
 }

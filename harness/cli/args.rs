@@ -43,6 +43,14 @@ pub enum Command {
         /// links out, dangling links, FIFOs and devices; `posix` stores them as they are.
         #[arg(long, default_value = "sagemaker", value_parser = target_parser())]
         target: Target,
+        /// Stamp every member with this mtime (seconds since 1970) instead of 0, like GNU
+        /// tar's `--mtime`; defaults to `$SOURCE_DATE_EPOCH` when that is set.
+        #[arg(long, value_name = "EPOCH", env = "SOURCE_DATE_EPOCH")]
+        mtime: Option<u64>,
+        /// With --mtime: keep each file's own mtime unless it is later than EPOCH (GNU tar's
+        /// `--clamp-mtime`).
+        #[arg(long, requires = "mtime")]
+        clamp_mtime: bool,
     },
     /// Extract an archive exactly as a target's consumer would (refusing what it refuses).
     Unpack {
@@ -84,6 +92,22 @@ pub enum Command {
     },
     /// Run a packager against generated job layouts and check the contract (`packtest contract`).
     Run(RunArgs),
+    /// Compare two archives field by field: gzip header, member order, and per member type,
+    /// mode, owner, mtime, size, content (sha256 and first differing byte), link target and
+    /// pax records. Exit 0 same, 1 different, 2 unreadable.
+    Diff {
+        /// The first archive (A).
+        a: PathBuf,
+        /// The second archive (B).
+        b: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Stop reading either archive after this many decompressed bytes (bomb guard);
+        /// accepts K, M, G suffixes.
+        #[arg(long, value_parser = parse_size, env = "PACKTEST_MAX_UNPACKED")]
+        max_unpacked: Option<u64>,
+    },
     /// Print an archive's manifest without extracting it.
     Inspect {
         /// A .tar.gz, multi-member gzip, or .tar file.

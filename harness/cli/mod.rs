@@ -5,6 +5,7 @@ pub mod args;
 pub mod exit;
 
 mod check;
+mod diff;
 mod inspect;
 mod library;
 mod pack;
@@ -25,7 +26,16 @@ pub fn dispatch(command: Command) -> Result<Status, CliError> {
             threads,
             format,
             target,
-        } => pack::pack(&model_dir, &output, level, threads, format, target),
+            mtime,
+            clamp_mtime,
+        } => {
+            let rule = match (mtime, clamp_mtime) {
+                (None, _) => packtest::packager::MtimeRule::Zero,
+                (Some(t), false) => packtest::packager::MtimeRule::Fixed(t),
+                (Some(t), true) => packtest::packager::MtimeRule::Clamp(t),
+            };
+            pack::pack(&model_dir, &output, (level, threads), format, target, rule)
+        }
         Command::Unpack {
             archive,
             dir,
@@ -38,6 +48,12 @@ pub fn dispatch(command: Command) -> Result<Status, CliError> {
             json,
             max_unpacked,
         } => inspect::inspect(&archive, json, max_unpacked),
+        Command::Diff {
+            a,
+            b,
+            json,
+            max_unpacked,
+        } => diff::diff(&a, &b, json, max_unpacked),
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
         Command::Materialize { file, dir } => library::materialize(&file, &dir),

@@ -10,10 +10,10 @@ use super::exit::{failed, usage, CliError, Status};
 pub(super) fn pack(
     model_dir: &Path,
     output: &Path,
-    level: u32,
-    threads: Option<u32>,
+    (level, threads): (u32, Option<u32>),
     format: packtest::packager::ArchiveFormat,
     target: Target,
+    mtime: packtest::packager::MtimeRule,
 ) -> Result<Status, CliError> {
     // Under `ulimit -f` the kernel kills a writer with SIGXFSZ, leaving the temp file; ignored,
     // the write fails with EFBIG and the temp file is removed like on any error.
@@ -31,6 +31,7 @@ pub(super) fn pack(
     let mut options = PackOptions {
         level,
         target,
+        mtime,
         ..PackOptions::default()
     };
     if let Some(t) = threads {

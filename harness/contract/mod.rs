@@ -72,18 +72,30 @@ pub struct Evidence<'a> {
     pub after: &'a Digest,
     /// How the packager ended.
     pub outcome: &'a PackOutcome,
-    /// The strict rerun (mtimes moved in between), when one was made.
+    /// The strict rerun (with its variations), when one was made.
     pub second_run: Option<SecondRun>,
 }
 
 /// What the strict rerun observed: its output for `deterministic`, and the sandbox after it
-/// for `source-untouched` (a rerun that writes into the model dir breaks it too).
+/// for `source-untouched` (a rerun that writes into the model dir breaks it too), with what
+/// it varied and, when the output differed, which variations change it.
 #[derive(Clone, Debug)]
 pub struct SecondRun {
     /// The sha256 of the second run's output, if it produced one.
     pub output: Option<[u8; 32]>,
+    /// The second run's archive, kept for the diff, if it produced one.
+    pub output_file: Option<std::path::PathBuf>,
     /// The sandbox digest after the second run, or why the sandbox could not be walked.
     pub after: Result<Digest, String>,
+    /// What the rerun varied (`id: description`).
+    pub varied: Vec<String>,
+    /// What it could not vary here (`id (why)`).
+    pub not_varied: Vec<String>,
+    /// The ids of the variations that change the output alone (`none` when a run with
+    /// nothing varied differs too); empty when not bisected.
+    pub causes: Vec<String>,
+    /// The bisection's finding, in a sentence.
+    pub attribution: Option<String>,
 }
 
 /// The result of judging one run: the violations and the manifest (when one was read).
@@ -153,8 +165,7 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
         fidelity::check_fidelity(&expected, &extraction, &blamed, &mut out);
     }
     if opts.strict {
-        let second = ev.second_run.as_ref().map(|r| r.output);
-        check_strict(&manifest, &output, second, &mut out);
+        check_strict(&manifest, &output, ev.second_run.as_ref(), &mut out);
     }
     Judgement {
         violations: out,
@@ -166,7 +177,7 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
 fn check_strict(
     manifest: &Manifest,
     output: &Path,
-    second_run: Option<Option<[u8; 32]>>,
+    second_run: Option<&SecondRun>,
     out: &mut Vec<Violation>,
 ) {
     strict::check_sorted(manifest, out);

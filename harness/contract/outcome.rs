@@ -47,7 +47,7 @@ pub(super) fn check_rerun_untouched(
         let mut x = v(
             Property::SourceUntouched,
             None,
-            "the sandbox untouched by the strict rerun too (the packager run again, mtimes moved)",
+            "the sandbox untouched by the strict rerun too (the packager run again with its inputs varied)",
             format!("{} change(s) made by the second run", changes.len()),
         );
         x.details = capped(changes);

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::names::member_paths;
-use super::property::{v, Property, Violation};
+use super::property::{capped, v, Property, Violation};
+use super::SecondRun;
 use crate::archive::{Manifest, MemberKind};
 use crate::layout::RawPath;
 
@@ -112,26 +113,62 @@ pub(super) fn check_normalized(m: &Manifest, out: &mut Vec<Violation>) {
     }
 }
 
-/// `deterministic`: a second run (mtimes moved in between) gives the same bytes.
-pub(super) fn check_deterministic(
-    output: &Path,
-    second: Option<[u8; 32]>,
-    out: &mut Vec<Violation>,
-) {
+/// `deterministic`: a second run, with every variation the runner could apply, gives the
+/// same bytes. A failure names the variations that change the output alone (the runner's
+/// bisection) and shows the archive diff.
+pub(super) fn check_deterministic(output: &Path, second: &SecondRun, out: &mut Vec<Violation>) {
     let first = crate::layout::hash_file(output).ok().map(|h| h.0);
-    match second {
+    let varied: Vec<&str> = second
+        .varied
+        .iter()
+        .map(|v| v.split(':').next().unwrap_or(v))
+        .collect();
+    let expected = format!(
+        "byte-identical output from two runs (the rerun varies: {})",
+        if varied.is_empty() {
+            "nothing".to_owned()
+        } else {
+            varied.join(", ")
+        }
+    );
+    match second.output {
         None => out.push(v(
             Property::Deterministic,
             None,
-            "a second run to produce an archive too",
+            expected,
             "the second run produced none",
         )),
-        Some(h) if Some(h) != first => out.push(v(
-            Property::Deterministic,
-            None,
-            "byte-identical output from two runs (mtimes moved in between)",
-            "different bytes",
-        )),
+        Some(h) if Some(h) != first => {
+            let found = match second.causes.as_slice() {
+                [] => "different bytes".to_owned(),
+                [none] if none == "none" => "different bytes, even with nothing varied".to_owned(),
+                causes => format!("different bytes, caused by: {}", causes.join(", ")),
+            };
+            let mut lines: Vec<String> = second.attribution.iter().cloned().collect();
+            lines.extend(second.not_varied.iter().map(|n| format!("not varied: {n}")));
+            if let Some(f) = &second.output_file {
+                lines.extend(diff_lines(output, f));
+            }
+            let mut x = v(Property::Deterministic, None, expected, found);
+            x.details = capped(lines);
+            out.push(x);
+        }
         _ => {}
+    }
+}
+
+/// `packtest diff` between the first and the second output, as detail lines.
+fn diff_lines(first: &Path, second: &Path) -> Vec<String> {
+    match crate::diff::diff_archives(first, second, crate::archive::Limits::default()) {
+        Ok(d) => {
+            let mut l = vec!["diff (A: first run, B: rerun):".to_owned()];
+            l.extend(
+                crate::diff::render_text(&d)
+                    .into_iter()
+                    .map(|x| format!("  {x}")),
+            );
+            l
+        }
+        Err(e) => vec![format!("no diff: {e}")],
     }
 }

@@ -26,5 +26,5 @@ pub use content::{Content, Fill, ModelFormat};
 pub use model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
 pub use named::{redact_paths, NamedLayout};
 pub(crate) use sandbox::hash_file;
-pub use sandbox::{default_parent, Digest, Node, Sandbox, SandboxError};
+pub use sandbox::{default_parent, Digest, Node, ReorderedModel, Sandbox, SandboxError};
 pub use toml_form::{LayoutToml, LayoutTomlError};

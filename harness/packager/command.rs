@@ -128,6 +128,10 @@ impl Packager for CommandPackager {
         super::Invocation::Command(self.template.clone())
     }
 
+    fn runs_as_process(&self) -> bool {
+        true
+    }
+
     fn pack(&self, job: &PackJob) -> PackOutcome {
         run_process(&ProcessSpec {
             argv: self.argv_for(job),
@@ -145,6 +149,7 @@ impl Packager for CommandPackager {
             timeout: Some(job.timeout),
             cancel: job.cancel.clone(),
             capture: true,
+            setup: job.setup.clone(),
         })
     }
 }
@@ -164,6 +169,7 @@ mod tests {
             output_data_dir: dir.join("data"),
             timeout: Duration::from_secs(5),
             cancel: crate::process::CancelToken::new(),
+            setup: Default::default(),
         }
     }
 

@@ -20,7 +20,7 @@ pub(crate) use command::absolutize;
 pub use command::{CommandPackager, CommandParseError};
 pub use error::PackError;
 pub use partial::remove_partial_outputs;
-pub use reference::{ArchiveFormat, PackOptions, ReferencePackager};
+pub use reference::{ArchiveFormat, MtimeRule, PackOptions, ReferencePackager};
 pub use walk::PackStats;
 
 pub use crate::process::{CancelToken, Exit, PackOutcome};
@@ -40,6 +40,10 @@ pub struct PackJob {
     pub timeout: Duration,
     /// The run's cancellation: a command packager is killed once it is cancelled.
     pub cancel: CancelToken,
+    /// How a command packager's process is set up (umask, environment, CPUs, user): the
+    /// strict rerun varies it. In-process packagers cannot honour it (see
+    /// [`Packager::runs_as_process`]).
+    pub setup: crate::process::ChildSetup,
 }
 
 impl PackJob {
@@ -52,6 +56,7 @@ impl PackJob {
             output_data_dir: sandbox.dir(crate::layout::Root::Output),
             timeout,
             cancel: CancelToken::new(),
+            setup: crate::process::ChildSetup::default(),
         }
     }
 
@@ -88,6 +93,13 @@ pub trait Packager: Send + Sync {
         Invocation::InProcess
     }
 
+    /// True when each pack runs in a process of its own that honours [`PackJob::setup`]
+    /// (umask, environment, CPUs, user). The default, `false`, is right for Rust code in the
+    /// caller's process: those variations are then reported as not varied.
+    fn runs_as_process(&self) -> bool {
+        false
+    }
+
     /// Packs `job.model_dir` into `job.output`.
     fn pack(&self, job: &PackJob) -> PackOutcome;
 }
@@ -101,6 +113,9 @@ macro_rules! forward_packager {
             }
             fn invocation(&self) -> Invocation {
                 (**self).invocation()
+            }
+            fn runs_as_process(&self) -> bool {
+                (**self).runs_as_process()
             }
             fn pack(&self, job: &PackJob) -> PackOutcome {
                 (**self).pack(job)

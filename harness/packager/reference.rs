@@ -62,6 +62,33 @@ pub struct PackOptions {
     /// refuses links that escape, dangle or loop, FIFOs and devices; `Kserve` keeps relative
     /// internal links and copies absolute ones; `Posix` stores everything as it is.
     pub target: Target,
+    /// How member mtimes are stamped: 0 (the default), a fixed time, or clamped.
+    pub mtime: MtimeRule,
+}
+
+/// How the reference packager stamps member mtimes (the gzip header's stays 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MtimeRule {
+    /// Every member gets mtime 0 (the default).
+    #[default]
+    Zero,
+    /// Every member gets this time, like GNU tar's `--mtime` or strip-nondeterminism's
+    /// `--timestamp` (what `SOURCE_DATE_EPOCH` sets).
+    Fixed(u64),
+    /// A member keeps its own mtime unless it is later than this time, which it then gets
+    /// (GNU tar's `--clamp-mtime`); mtimes before 1970 become 0.
+    Clamp(u64),
+}
+
+impl MtimeRule {
+    /// The mtime stored for a file whose own mtime is `file_mtime`.
+    pub fn of(self, file_mtime: i64) -> u64 {
+        match self {
+            MtimeRule::Zero => 0,
+            MtimeRule::Fixed(t) => t,
+            MtimeRule::Clamp(t) => u64::try_from(file_mtime).unwrap_or(0).min(t),
+        }
+    }
 }
 
 impl Default for PackOptions {
@@ -71,6 +98,7 @@ impl Default for PackOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             format: ArchiveFormat::TarGz,
             target: Target::default(),
+            mtime: MtimeRule::Zero,
         }
     }
 }
@@ -241,6 +269,7 @@ impl ReferencePackager {
         // write on drop only ever reaches that temp file.
         write_entries(
             self.options.target,
+            self.options.mtime,
             model_dir,
             output,
             &mut builder,

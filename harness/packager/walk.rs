@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use tar::{EntryType, Header};
 
 use super::error::{unwrap_io, PackError};
+use super::reference::MtimeRule;
 use crate::gzip::PgzipStats;
 use crate::target::Target;
 
@@ -85,14 +86,14 @@ fn normal_mode(mode: u32, kind: EntryType) -> u32 {
     }
 }
 
-/// A GNU header of `kind` with the normalized mode, owner 0, mtime 0 and size 0.
-fn base_header(mode: u32, kind: EntryType) -> Header {
+/// A GNU header of `kind` with the normalized mode, owner 0, the given mtime and size 0.
+fn base_header(mode: u32, kind: EntryType, mtime: u64) -> Header {
     let mut h = Header::new_gnu();
     h.set_entry_type(kind);
     h.set_mode(normal_mode(mode, kind));
     h.set_uid(0);
     h.set_gid(0);
-    h.set_mtime(0);
+    h.set_mtime(mtime);
     h.set_size(0);
     h
 }
@@ -117,6 +118,7 @@ pub(super) fn file_kind(ft: &fs::FileType) -> &'static str {
 /// Writes the entries of `model_dir` into `builder`, in archive order, as `target` takes them.
 pub(super) fn write_entries<W: Write>(
     target: Target,
+    mtime: MtimeRule,
     model_dir: &Path,
     output: &Path,
     builder: &mut tar::Builder<W>,
@@ -129,6 +131,7 @@ pub(super) fn write_entries<W: Write>(
     })?;
     let mut w = Walk {
         target,
+        mtime,
         model_dir,
         model_c,
         output,
@@ -148,6 +151,8 @@ const MAX_ENTRIES: usize = 2_000_000;
 /// name bytes; dereferenced directories are walked the same way, under the link's name.
 struct Walk<'a, W: Write> {
     target: Target,
+    /// How member mtimes are stamped.
+    mtime: MtimeRule,
     model_dir: &'a Path,
     /// The model dir with every link resolved: what internal links must stay under.
     model_c: PathBuf,
@@ -213,7 +218,11 @@ impl<W: Write> Walk<'_, W> {
         let output = self.output;
         let io = |e: io::Error| unwrap_io(e, output);
         if ft.is_dir() {
-            let mut h = base_header(meta.mode(), EntryType::Directory);
+            let mut h = base_header(
+                meta.mode(),
+                EntryType::Directory,
+                self.mtime.of(meta.mtime()),
+            );
             self.builder
                 .append_data(&mut h, rel, io::empty())
                 .map_err(io)?;
@@ -232,7 +241,7 @@ impl<W: Write> Walk<'_, W> {
                 Target::Kserve => link.is_relative() && self.kserve_keeps(path, &link),
             };
             if keep {
-                let mut h = base_header(0o777, EntryType::Symlink);
+                let mut h = base_header(0o777, EntryType::Symlink, self.mtime.of(meta.mtime()));
                 self.builder.append_link(&mut h, rel, &link).map_err(io)?;
                 self.stats.symlinks += 1;
                 Ok(())
@@ -256,7 +265,7 @@ impl<W: Write> Walk<'_, W> {
             } else {
                 EntryType::Block
             };
-            let mut h = base_header(meta.mode() & 0o7777, kind);
+            let mut h = base_header(meta.mode() & 0o7777, kind, self.mtime.of(meta.mtime()));
             if !ft.is_fifo() {
                 let rdev = meta.rdev();
                 let _ = h.set_device_major(libc::major(rdev));
@@ -377,7 +386,11 @@ impl<W: Write> Walk<'_, W> {
                     "remove the link; copying it would never end",
                 ));
             }
-            let mut h = base_header(meta.mode(), EntryType::Directory);
+            let mut h = base_header(
+                meta.mode(),
+                EntryType::Directory,
+                self.mtime.of(meta.mtime()),
+            );
             let output = self.output;
             self.builder
                 .append_data(&mut h, rel, io::empty())
@@ -411,7 +424,7 @@ impl<W: Write> Walk<'_, W> {
         if meta.nlink() > 1 && self.target != Target::Sagemaker {
             let key = (meta.dev(), meta.ino());
             if let Some(first) = self.inodes.get(&key) {
-                let mut h = base_header(mode, EntryType::Link);
+                let mut h = base_header(mode, EntryType::Link, self.mtime.of(meta.mtime()));
                 self.builder.append_link(&mut h, rel, first).map_err(io)?;
                 self.stats.hardlinks += 1;
                 return Ok(());
@@ -438,7 +451,7 @@ impl<W: Write> Walk<'_, W> {
             });
         }
         let size = fmeta.len();
-        let mut h = base_header(mode, EntryType::Regular);
+        let mut h = base_header(mode, EntryType::Regular, self.mtime.of(meta.mtime()));
         h.set_size(size);
         let reader = ExactReader {
             file,

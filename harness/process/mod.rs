@@ -15,11 +15,15 @@
 //!   environment and killed, and a pipe one of them still holds is read only briefly after
 //!   the exit (see `hygiene`).
 //!
+//! - a [`ChildSetup`] sets the umask, environment changes, CPU affinity and user the child
+//!   starts with (the strict rerun varies them).
+//!
 //! Child processes are spawned only here.
 
 mod drain;
 mod hygiene;
 mod run;
+mod setup;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,6 +31,7 @@ use std::time::Duration;
 
 pub use drain::OUTPUT_CAP;
 pub use run::{run_process, ProcessSpec};
+pub use setup::{allowed_cpus, ChildSetup};
 
 /// A cancellation flag shared by one run: its runner, and every process it starts.
 ///

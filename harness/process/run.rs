@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::drain::Drain;
 use super::hygiene::{job_marker, kill_escaped, JOB_ENV};
-use super::{CancelToken, Exit, PackOutcome};
+use super::{CancelToken, ChildSetup, Exit, PackOutcome};
 
 /// Grace period between SIGTERM and SIGKILL on a timeout.
 const KILL_GRACE: Duration = Duration::from_millis(300);
@@ -54,6 +54,8 @@ pub struct ProcessSpec {
     pub capture: bool,
     /// Kill the process group once this is cancelled (Ctrl-C in a run).
     pub cancel: CancelToken,
+    /// Umask, environment changes, CPUs and user (applied after `env`).
+    pub setup: ChildSetup,
 }
 
 /// Runs a process in its own group with stdin closed, waits with the timeout, and kills the
@@ -120,6 +122,7 @@ fn command(spec: &ProcessSpec, program: &std::ffi::OsString, marker: &str) -> Co
     for (k, v) in &spec.env {
         cmd.env(k, v);
     }
+    spec.setup.apply(&mut cmd);
     cmd.env(JOB_ENV, marker);
     if spec.capture {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -181,6 +184,7 @@ mod tests {
             timeout: Some(Duration::from_secs(5)),
             capture: true,
             cancel: CancelToken::new(),
+            setup: ChildSetup::default(),
         }
     }
 

@@ -40,8 +40,10 @@ use crate::target::Target;
 mod causes;
 mod shrink;
 mod trial;
+mod vary;
 
 use trial::{trial, Ran, Trial};
+pub use vary::Variation;
 
 /// A user-defined property: a name and a check over the manifest and the sandbox.
 pub struct ExtraProperty {

@@ -7,6 +7,7 @@ use crate::contract::{self, ContractOptions, Evidence, Property, SecondRun, Viol
 use crate::layout::{Layout, Root, Sandbox, SandboxError};
 use crate::packager::{Exit, PackJob, Packager};
 
+use super::vary::{self, Bisection, Variation};
 use super::{ExtraProperty, RunConfig};
 
 /// Outcome of one packager run on one layout.
@@ -62,7 +63,10 @@ pub(super) fn trial(
         Ok(x) => x,
         Err(e) => return (Trial::Reject(e.to_string()), Ran::default()),
     };
-    let job = PackJob::for_sandbox(&sandbox, cfg.timeout).with_cancel(cfg.cancel.clone());
+    let mut job = PackJob::for_sandbox(&sandbox, cfg.timeout).with_cancel(cfg.cancel.clone());
+    if cfg.strict && packager.runs_as_process() {
+        job.setup = vary::first_run_setup(&sandbox);
+    }
     let outcome = packager.pack(&job);
     let ran = Ran {
         took: outcome.duration,
@@ -87,7 +91,7 @@ pub(super) fn trial(
     };
     let mut unproven = None;
     let second_run = if cfg.strict && outcome.exit.success() && job.output.is_file() {
-        match second_run(packager, &sandbox, &job, &|s| s.shift_mtimes(MTIME_SHIFT)) {
+        match second_run(packager, &sandbox, layout, &job) {
             Ok(r) => Some(r),
             Err(why) => {
                 unproven = Some(why);
@@ -147,38 +151,110 @@ fn extra_violations(extra: &[ExtraProperty], m: &Manifest, sandbox: &Sandbox) ->
         .collect()
 }
 
-/// How far the strict rerun moves every mtime in the model dir (three days back).
-const MTIME_SHIFT: i64 = -86_400 * 3;
-
-/// How the strict rerun moves the mtimes (injected, so a test can make it fail).
-type Shift<'a> = &'a dyn Fn(&Sandbox) -> Result<(), SandboxError>;
-
-/// Runs the packager a second time with the mtimes moved (by `shift`): its output's sha256 and
-/// the sandbox digest after it. `Err` when the rerun could not be set up (the first output
-/// could not be set aside, or the mtimes could not be moved): then it would prove nothing.
+/// Runs the packager a second time with every variation that can be varied here (see
+/// `vary`); when the output differs, bisects to name the variations that change it. Its
+/// output is kept beside the first (`model.tar.rerun`) for the diff. `Err` when the rerun
+/// could not be set up (the first output could not be set aside, a variation could not be
+/// applied or undone): then it would prove nothing.
 fn second_run(
     packager: &dyn Packager,
     sandbox: &Sandbox,
+    layout: &Layout,
     job: &PackJob,
-    shift: Shift<'_>,
 ) -> Result<SecondRun, String> {
+    let (on, off) = vary::plan(packager);
     let first = job.output.with_extension("first");
+    let kept = job.output.with_extension("rerun");
     std::fs::rename(&job.output, &first)
         .map_err(|e| format!("the first output could not be set aside: {e}"))?;
-    if let Err(e) = shift(sandbox) {
-        let _ = std::fs::rename(&first, &job.output);
-        return Err(format!("the mtimes could not be moved: {e}"));
-    }
-    let o = packager.pack(job);
-    let output = if o.exit.success() {
-        crate::layout::hash_file(&job.output).ok().map(|h| h.0)
-    } else {
-        None
+    let put_back = || std::fs::rename(&first, &job.output);
+    let (mut on, mut off) = (on, off);
+    let mut r = match vary::rerun(packager, sandbox, layout, job, &on, Some(&kept)) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = put_back();
+            return Err(e);
+        }
     };
-    let _ = std::fs::remove_file(&job.output);
-    let _ = std::fs::rename(&first, &job.output);
-    let after = sandbox.digest().map_err(|e| e.to_string());
-    Ok(SecondRun { output, after })
+    if r.output.is_none() && on.contains(&Variation::User) {
+        // A packager that cannot run as another user at all (its program under a 0700 home)
+        // says nothing about reproducibility: the rerun is made again without that variation.
+        let without: Vec<Variation> = on
+            .iter()
+            .copied()
+            .filter(|v| *v != Variation::User)
+            .collect();
+        match vary::rerun(packager, sandbox, layout, job, &without, Some(&kept)) {
+            Ok(r2) if r2.output.is_some() => {
+                off.push((
+                    Variation::User,
+                    "the packager produced no archive as uid 65534 (can that user read and run it?)",
+                ));
+                on = without;
+                r = r2;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = put_back();
+                return Err(e);
+            }
+        }
+    }
+    let first_hash = crate::layout::hash_file(&first).ok().map(|h| h.0);
+    let mut not_varied: Vec<String> = off
+        .iter()
+        .map(|(v, why)| format!("{} ({why})", v.id()))
+        .collect();
+    if r.order_not_varied {
+        not_varied.push(format!(
+            "{} (no directory of this layout lists differently on this filesystem)",
+            Variation::ReaddirOrder.id()
+        ));
+    }
+    let mut second = SecondRun {
+        output: r.output,
+        output_file: r.output.map(|_| kept.clone()),
+        after: r.after,
+        varied: on
+            .iter()
+            .filter(|v| !(r.order_not_varied && **v == Variation::ReaddirOrder))
+            .map(|v| format!("{}: {}", v.id(), v.describe()))
+            .collect(),
+        not_varied,
+        causes: Vec::new(),
+        attribution: None,
+    };
+    if r.output.is_some() && r.output != first_hash {
+        let b = vary::bisect(packager, sandbox, layout, job, &on, first_hash);
+        attribute(&mut second, b);
+    }
+    put_back().map_err(|e| format!("the first output could not be put back: {e}"))?;
+    Ok(second)
+}
+
+/// Writes what the bisection found into the rerun's evidence.
+fn attribute(second: &mut SecondRun, b: Bisection) {
+    second.attribution = Some(match b {
+        Bisection::Unvaried => {
+            second.causes.push("none".into());
+            "a third run with nothing varied differs too: the packager is nondeterministic by itself (a clock, a random name, thread timing)".into()
+        }
+        Bisection::Causes(vs) => {
+            second.causes = vs.iter().map(|v| v.id().to_owned()).collect();
+            let named: Vec<String> = vs
+                .iter()
+                .map(|v| format!("`{}` ({})", v.id(), v.describe()))
+                .collect();
+            format!(
+                "varied alone, each of these changes the output: {}",
+                named.join("; ")
+            )
+        }
+        Bisection::Combination => {
+            "no variation alone changes the output; only several together do".into()
+        }
+        Bisection::Failed(e) => format!("the bisection could not finish: {e}"),
+    });
 }
 
 #[cfg(test)]
@@ -230,22 +306,74 @@ mod tests {
     }
 
     #[test]
-    fn a_rerun_whose_mtimes_cannot_be_moved_is_an_error_and_leaves_the_output() {
+    fn a_rerun_whose_variations_cannot_be_applied_is_an_error_and_leaves_the_output() {
         let layout = super::super::baseline_layout();
         let sandbox = Sandbox::materialize(&layout).unwrap();
         let job = PackJob::for_sandbox(&sandbox, Duration::from_secs(60));
         reference(&job.model_dir, &job.output).unwrap();
         let p = FnPackager::new("reference", reference);
-        let fail: Shift<'_> = &|_| {
-            Err(SandboxError::Unsupported {
-                path: "opt/ml/model".into(),
-                reason: "read-only file system".into(),
-            })
-        };
-        let r = second_run(&p, &sandbox, &job, fail);
-        assert!(r.is_err_and(|why| why.contains("mtimes")));
+        assert!(second_run(&p, &sandbox, &layout, &job).is_ok());
         assert!(job.output.is_file(), "the first output is put back");
-        assert!(second_run(&p, &sandbox, &job, &|s| s.shift_mtimes(MTIME_SHIFT)).is_ok());
+        // With the model dir gone, it cannot be rebuilt in another order nor its mtimes moved.
+        std::fs::remove_dir_all(&job.model_dir).unwrap();
+        let r = second_run(&p, &sandbox, &layout, &job);
+        assert!(r.is_err_and(|why| why.contains("could not be")));
+        assert!(job.output.is_file(), "the first output is put back");
+    }
+
+    #[test]
+    fn a_packager_that_differs_with_nothing_varied_is_called_nondeterministic_by_itself() {
+        // Writes a run counter: every run differs, whatever is varied.
+        let runs = AtomicUsize::new(0);
+        let p = FnPackager::new("counter", |_m: &Path, out: &Path| {
+            let n = runs.fetch_add(1, Ordering::SeqCst);
+            std::fs::write(out, n.to_string()).map_err(|e| e.to_string())
+        });
+        let layout = super::super::baseline_layout();
+        let sandbox = Sandbox::materialize(&layout).unwrap();
+        let job = PackJob::for_sandbox(&sandbox, Duration::from_secs(60));
+        assert!(matches!(p.pack(&job).exit, crate::packager::Exit::Code(0)));
+        let second = second_run(&p, &sandbox, &layout, &job).unwrap();
+        assert_eq!(second.causes, ["none"], "{second:?}");
+        assert!(second
+            .attribution
+            .is_some_and(|a| a.contains("nondeterministic by itself")));
+    }
+
+    #[test]
+    fn a_packager_that_lists_in_readdir_order_is_blamed_on_the_order() {
+        // Stores the model dir's top-level files in the order the filesystem lists them.
+        let p = FnPackager::new("readdir order", |model: &Path, out: &Path| {
+            let names: Vec<String> = std::fs::read_dir(model)
+                .map_err(|e| e.to_string())?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            std::fs::write(out, names.join("\n")).map_err(|e| e.to_string())
+        });
+        let layout = super::super::baseline_layout();
+        let sandbox = Sandbox::materialize(&layout).unwrap();
+        let job = PackJob::for_sandbox(&sandbox, Duration::from_secs(60));
+        assert!(matches!(p.pack(&job).exit, crate::packager::Exit::Code(0)));
+        let second = second_run(&p, &sandbox, &layout, &job).unwrap();
+        // tmpfs lists in creation order, so there the order must vary; elsewhere (ext4 lists
+        // in hash order) it may be reported as not varied.
+        let c = std::ffi::CString::new(sandbox.root().as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a zeroed statfs is a valid out-parameter; `c` is NUL-terminated.
+        let tmpfs = unsafe {
+            let mut st: libc::statfs = std::mem::zeroed();
+            libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type == libc::TMPFS_MAGIC
+        };
+        if !tmpfs
+            && second
+                .not_varied
+                .iter()
+                .any(|n| n.starts_with("readdir-order"))
+        {
+            eprintln!("NOT RUN: this filesystem lists the same whatever the creation order");
+            return;
+        }
+        assert_eq!(second.causes, ["readdir-order"], "{second:?}");
     }
 
     #[test]

@@ -279,7 +279,7 @@ pub const PROPERTIES: [(&str, &str); 14] = [
     ("no-duplicates", "no member path twice"),
     ("loud-failure", "a failure exits non-zero, says why on stderr, leaves no file at the output path, and finishes before the timeout"),
     ("source-untouched", "the sandbox is identical before and after the run"),
-    ("deterministic", "--strict: byte-identical output when the packager runs again with the mtimes moved"),
+    ("deterministic", "--strict: byte-identical output when the packager runs again with its inputs varied: mtimes moved, the model dir created in another order (so directories list differently), umask, `TZ`, `LC_ALL`/`LANG`, `SOURCE_DATE_EPOCH` (unset, then set), the CPUs it may use, `HOME`, and as root the uid; a failure names the variations that change the output alone and shows `packtest diff` of the two archives"),
     ("sorted", "--strict: members by path bytes, or depth-first with each dir's entries sorted; each dir before its children"),
     ("normalized", "--strict: uid/gid 0, one fixed mtime, modes readable by others (0644/0755 style, no setuid/setgid, nothing world-writable), gzip header mtime 0 and no file name"),
 ];

@@ -9,13 +9,15 @@
 //! is [`SandboxError::Unsupported`]: the runner counts it as a reject, never as a packager
 //! failure.
 //!
-//! Submodules: `error` ([`SandboxError`] and the I/O error mapping) and `digest` (the tree
-//! digest, [`Digest`] and [`Node`]), which uses `error`.
+//! Submodules: `error` ([`SandboxError`] and the I/O error mapping), `digest` (the tree
+//! digest, [`Digest`] and [`Node`]), which uses `error`, and `vary` (what the strict rerun
+//! changes in a sandbox: the model dir rebuilt in another creation order, owners).
 
 mod digest;
 mod error;
 #[cfg(test)]
 mod tests;
+mod vary;
 
 use std::collections::HashSet;
 use std::ffi::CString;
@@ -31,6 +33,7 @@ use crate::layout::model::{EntryKind, Layout, Root};
 pub(crate) use digest::hash_file;
 pub use digest::{Digest, Node};
 pub use error::SandboxError;
+pub use vary::ReorderedModel;
 
 use error::{cstring, io_err, walk_err};
 
@@ -168,18 +171,41 @@ impl Sandbox {
     }
 
     fn build(&self, layout: &Layout) -> Result<(), SandboxError> {
+        self.build_entries(layout, None, false)
+    }
+
+    /// Builds the entries of `layout` (only those under `only`, when given). Parents come
+    /// before children and hard links after their targets; `reverse` creates siblings in
+    /// descending name order instead of ascending (a filesystem that lists in creation order
+    /// then lists them the other way).
+    fn build_entries(
+        &self,
+        layout: &Layout,
+        only: Option<Root>,
+        reverse: bool,
+    ) -> Result<(), SandboxError> {
         let mut known = HashSet::new();
         for r in Root::ALL {
             ensure_dir(&self.root, &RawPath::from(r.rel_dir()), &mut known)?;
         }
         ensure_dir(&self.root, &RawPath::from("out"), &mut known)?;
-        // Parents before children; hard links after their targets; modes last, deepest
-        // directory first, so a read-only directory does not block its own contents.
-        let mut order: Vec<usize> = (0..layout.entries.len()).collect();
+        // Parents before children (`ensure_dir` makes a parent a reversed order reaches
+        // late); hard links after their targets; modes last, deepest directory first, so a
+        // read-only directory does not block its own contents.
+        let mut order: Vec<usize> = (0..layout.entries.len())
+            .filter(|&i| only.is_none_or(|r| layout.entries[i].root == r))
+            .collect();
         order.sort_by(|&a, &b| {
             let (ea, eb) = (&layout.entries[a], &layout.entries[b]);
             let link = |e: &EntryKind| matches!(e, EntryKind::Hardlink { .. });
-            (link(&ea.kind), ea.root, &ea.path).cmp(&(link(&eb.kind), eb.root, &eb.path))
+            let by_path = if reverse {
+                eb.path.cmp(&ea.path)
+            } else {
+                ea.path.cmp(&eb.path)
+            };
+            (link(&ea.kind), ea.root)
+                .cmp(&(link(&eb.kind), eb.root))
+                .then(by_path)
         });
         let mut dirs = Vec::new();
         for &i in &order {

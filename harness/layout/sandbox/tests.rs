@@ -147,3 +147,64 @@ fn a_sandbox_is_removed_on_drop_even_with_read_only_dirs() {
     drop(sb);
     assert!(!root.exists());
 }
+
+/// The model dir rebuilt in reverse creation order has the same digest and mtimes, lists
+/// differently on tmpfs (which lists in creation order), and `restore` puts the original back.
+#[test]
+fn the_reordered_model_dir_holds_the_same_tree_and_the_original_comes_back() {
+    let layout = Layout::new()
+        .with(Entry::file(Root::Model, "a", Content::random(1, 10)))
+        .with(Entry::file(Root::Model, "b", Content::random(2, 10)))
+        .with(Entry::file(Root::Model, "sub/c", Content::random(3, 10)))
+        .with(Entry::file(Root::Model, "sub/d", Content::random(4, 10)));
+    let sb = Sandbox::materialize(&layout).unwrap();
+    sb.shift_mtimes(-1000).unwrap();
+    let before = sb.digest().unwrap();
+    let mtime = |p: &str| {
+        fs::symlink_metadata(sb.model_dir().join(p))
+            .unwrap()
+            .mtime()
+    };
+    let old = (mtime("a"), mtime("sub"));
+    let r = sb.reorder_model_dir(&layout).unwrap();
+    assert!(before.changes(&sb.digest().unwrap()).is_empty());
+    assert_eq!((mtime("a"), mtime("sub")), old);
+    let c = CString::new(sb.root().as_os_str().as_bytes()).unwrap();
+    // SAFETY: a zeroed statfs is a valid out-parameter; `c` is NUL-terminated.
+    let tmpfs = unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type == libc::TMPFS_MAGIC
+    };
+    if tmpfs {
+        assert!(r.lists_differently);
+    }
+    fs::write(sb.model_dir().join("written-by-the-rerun"), b"x").unwrap();
+    r.restore().unwrap();
+    assert!(!sb.model_dir().join("written-by-the-rerun").exists());
+    assert!(before.changes(&sb.digest().unwrap()).is_empty());
+}
+
+/// `chown_all` gives every entry to another owner and keeps setuid and setgid bits, which a
+/// chown by root clears.
+#[test]
+fn chown_all_keeps_setuid_and_setgid_bits() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("NOT RUN: chown needs root");
+        return;
+    }
+    let layout = Layout::new().with(Entry::file(Root::Model, "tool", Content::random(1, 10)));
+    let sb = Sandbox::materialize(&layout).unwrap();
+    let tool = sb.model_dir().join("tool");
+    fs::set_permissions(&tool, fs::Permissions::from_mode(0o6755)).unwrap();
+    sb.chown_all(65_534, 65_534).unwrap();
+    let m = fs::symlink_metadata(&tool).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid(), m.mode() & 0o7777),
+        (65_534, 65_534, 0o6755)
+    );
+    assert_eq!(sb.owner().unwrap(), (65_534, 65_534));
+    sb.chown_all(0, 0).unwrap();
+    let m = fs::symlink_metadata(&tool).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o7777), (0, 0o6755));
+}

@@ -19,6 +19,9 @@ fn member(name: &str, kind: MemberKind, link: Option<&str>) -> Member {
         device: None,
         form: HeaderForm::Gnu,
         offset: 0,
+        uname: Vec::new(),
+        gname: Vec::new(),
+        pax: Default::default(),
     }
 }
 
