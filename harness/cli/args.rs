@@ -67,11 +67,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Run a real training command in an emulated SageMaker job, pack, and check the result.
     Sim(SimArgs),
-    /// The pitfall library: list, show, or render its docs page.
+    /// The pitfall library (built in): list, show, or render its docs page.
     Scenarios {
-        /// The scenario directory.
-        #[arg(long, default_value = "scenarios", env = "PACKTEST_SCENARIOS")]
-        dir: PathBuf,
+        /// Also a team's own scenarios (*.toml) in DIR; one with a built-in id replaces it;
+        /// repeatable.
+        #[arg(long, value_name = "DIR", env = "PACKTEST_SCENARIOS")]
+        dir: Vec<PathBuf>,
         #[command(subcommand)]
         action: ScenariosAction,
     },
@@ -169,9 +170,11 @@ pub enum ScenariosAction {
         /// The scenario id.
         id: String,
     },
-    /// Render scenarios/README.md to stdout, or with --check, fail if the file is stale.
+    /// Render the library's docs page to stdout (with --dir: those dirs' scenarios alone), or
+    /// with --check, fail if DIR/README.md is stale.
     Docs {
-        /// Compare with DIR/README.md instead of printing; exit 1 when it differs.
+        /// Compare with DIR/README.md instead of printing (needs one --dir); exit 1 when it
+        /// differs.
         #[arg(long)]
         check: bool,
     },
