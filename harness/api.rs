@@ -189,8 +189,12 @@ impl<P: Packager> Harness<P> {
             &|_| {},
         );
         let slow_debug_build = slow_debug_build(started.elapsed());
-        if let Some(tip) = &slow_debug_build {
-            eprintln!("{tip}");
+        // A failing run's tip goes into `assert_passed`'s message; a passing one's to stderr
+        // (shown by `cargo test -- --nocapture`).
+        if let (Some(tip), Ok(r)) = (&slow_debug_build, &result) {
+            if r.ok() {
+                eprintln!("{tip}");
+            }
         }
         HarnessOutcome {
             result,
