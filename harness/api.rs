@@ -212,8 +212,8 @@ pub const SLOW_DEBUG_RUN: Duration = Duration::from_secs(10);
 fn slow_debug_build(elapsed: Duration) -> Option<String> {
     (cfg!(debug_assertions) && elapsed >= SLOW_DEBUG_RUN).then(|| {
         format!(
-            "packtest: this run took {:.1} s with packtest built in debug mode; packtest's gzip, \
-             tar and sha256 code runs about 10x faster optimized. Add to your Cargo.toml (your \
+            "packtest: this run took {:.1} s with packtest built in debug mode; its gzip, tar \
+             and sha256 code runs several times faster optimized. Add to your Cargo.toml (your \
              own crate stays a debug build):\n\n[profile.dev.package.\"*\"]\nopt-level = 2\n",
             elapsed.as_secs_f64()
         )

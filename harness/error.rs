@@ -55,8 +55,7 @@ mod tests {
     #[test]
     fn debug_prints_the_message_not_the_fields() {
         let e: Error = crate::CommandPackager::parse("ourpack {model_dir}")
-            .err()
-            .expect("no {output}")
+            .expect_err("no {output}")
             .into();
         let debug = format!("{e:?}");
         assert_eq!(debug, e.to_string());

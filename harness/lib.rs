@@ -28,7 +28,7 @@
 //! [dev-dependencies]
 //! packtest = { path = "../packtest" }
 //!
-//! # packtest's gzip, tar and sha256 code is about 10x slower unoptimized
+//! # packtest's gzip, tar and sha256 code is several times slower unoptimized
 //! [profile.dev.package."*"]
 //! opt-level = 2
 //! ```

@@ -305,8 +305,7 @@ fn the_readme_documents_every_field_of_the_json_report() {
 #[test]
 fn a_failing_test_prints_the_error_message_not_its_fields() {
     let e: packtest::Error = packtest::CommandPackager::parse("ourpack {model_dir}")
-        .err()
-        .expect("a template without {output} is refused")
+        .expect_err("a template without {output} is refused")
         .into();
     // What libtest prints for a test that returns `Err(e)`.
     let printed = format!("Error: {e:?}");

@@ -15,7 +15,8 @@ fn library(
     dirs_alone: bool,
 ) -> Result<(packtest::scenario::ScenarioLibrary, String), CliError> {
     use packtest::scenario::ScenarioLibrary;
-    let mut lib = if dirs_alone && !dirs.is_empty() {
+    let alone = dirs_alone && !dirs.is_empty();
+    let mut lib = if alone {
         ScenarioLibrary::default()
     } else {
         ScenarioLibrary::built_in().map_err(failed)?
@@ -29,7 +30,7 @@ fn library(
         lib.overlay(own);
     }
     let mut from: Vec<String> = Vec::new();
-    if !(dirs_alone && !dirs.is_empty()) {
+    if !alone {
         from.push("the built-in library".into());
     }
     from.extend(dirs.iter().map(|d| format!("`{}`", d.display())));
