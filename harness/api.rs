@@ -144,7 +144,12 @@ impl<P: Packager> Harness<P> {
     /// packaging pitfalls, each run as a case named `scenario:<id>` before the generated ones.
     pub fn scenario_library(mut self) -> Self {
         match ScenarioLibrary::built_in() {
-            Ok(lib) => self.scenarios.extend(lib.named_layouts()),
+            Ok(lib) => {
+                self.scenarios.extend(lib.named_layouts());
+                // So a command packager's replay commands name them: `--scenarios builtin`.
+                let dir = std::path::PathBuf::from(crate::scenario::BUILT_IN_DIR);
+                self.config.scenario_dirs.push(dir);
+            }
             // A packtest unit test loads every built-in file, so this is a packtest bug.
             Err(e) => panic!("packtest's built-in scenario library does not load: {e}"),
         }

@@ -132,6 +132,10 @@ fn the_built_in_library_runs_in_cargo_test() {
     let names: BTreeSet<&str> = report.results.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names.len(), packtest::scenario::EMBEDDED.len());
     assert!(names.contains("scenario:torch-save-to-cwd"), "{names:?}");
+    assert_eq!(
+        report.replay.to_string(),
+        "packtest run --cases 0 --target sagemaker --scenarios builtin"
+    );
 }
 
 /// The case names of one `run --json` report, the baseline left out.
@@ -310,4 +314,48 @@ fn a_failing_test_prints_the_error_message_not_its_fields() {
     // What libtest prints for a test that returns `Err(e)`.
     let printed = format!("Error: {e:?}");
     settings().bind(|| insta::assert_snapshot!("first_hour_error_debug", printed));
+}
+
+#[test]
+fn the_built_in_library_runs_from_the_cli_and_its_replays_name_it() {
+    let t = tempfile::tempdir().unwrap();
+    let a = packtest()
+        .args([
+            "run",
+            "--cases",
+            "0",
+            "--scenarios",
+            "builtin",
+            "--quiet",
+            "--no-shrink",
+        ])
+        .args([
+            "--packager",
+            "tar -czf {output} -C {model_dir} .",
+            "--json",
+            "r.json",
+        ])
+        .current_dir(t.path())
+        .assert()
+        .code(1);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("r.json")).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), packtest::scenario::EMBEDDED.len());
+    let failed = results
+        .iter()
+        .find(|r| r["status"] == "failed")
+        .expect("tar keeps symlinks, which sagemaker refuses");
+    let replay = failed["replay"].as_str().unwrap();
+    assert!(
+        replay.ends_with("--cases 0 --target sagemaker --scenarios builtin"),
+        "{replay}"
+    );
+    let again = shell_words::split(replay).unwrap();
+    packtest()
+        .args(&again[1..])
+        .args(["--quiet", "--no-shrink"])
+        .current_dir(t.path())
+        .assert()
+        .code(1);
 }

@@ -120,7 +120,8 @@ pub struct RunArgs {
     /// The deploy target whose consumer judges the archive (`packtest contract`).
     #[arg(long, default_value = "sagemaker", value_parser = target_parser(), env = "PACKTEST_TARGET")]
     pub target: Target,
-    /// Also run every scenario or saved failure (*.toml) in DIR; repeatable.
+    /// Also run every scenario or saved failure (*.toml) in DIR (`builtin`: the built-in
+    /// scenario library, `packtest scenarios list`); repeatable.
     #[arg(long, value_name = "DIR")]
     pub scenarios: Vec<PathBuf>,
     /// Per-run packager timeout in seconds.

@@ -10,6 +10,11 @@ use std::path::PathBuf;
 
 use super::{Scenario, ScenarioError, ScenarioLibrary};
 
+/// The name that stands for the built-in library where a scenario dir is expected
+/// (`packtest run --scenarios builtin`, and the replay commands of a run that used it). A
+/// real dir of that name is written `./builtin`.
+pub const BUILT_IN_DIR: &str = "builtin";
+
 /// The prefix of a built-in scenario's path in messages and `scenarios show`.
 pub const BUILT_IN_PREFIX: &str = "(built in) scenarios/";
 

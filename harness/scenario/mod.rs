@@ -58,7 +58,7 @@ mod docs;
 mod embedded;
 
 pub use docs::{manifest_lines, observe, render_docs, render_tree, Observed, TargetObserved};
-pub use embedded::{BUILT_IN_PREFIX, EMBEDDED};
+pub use embedded::{BUILT_IN_DIR, BUILT_IN_PREFIX, EMBEDDED};
 
 /// What the reference packager must do with the layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
