@@ -319,7 +319,7 @@ fn a_failing_test_prints_the_error_message_not_its_fields() {
 #[test]
 fn the_built_in_library_runs_from_the_cli_and_its_replays_name_it() {
     let t = tempfile::tempdir().unwrap();
-    let a = packtest()
+    packtest()
         .args([
             "run",
             "--cases",
