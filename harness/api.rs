@@ -19,6 +19,7 @@ use crate::packager::Packager;
 use crate::replay::ReplayError;
 use crate::report::{self, TextOptions};
 use crate::runner::{self, ExtraProperty, RunConfig, RunError};
+use crate::scenario::ScenarioLibrary;
 
 /// A configured property-test run of one packager.
 pub struct Harness<P> {
@@ -139,6 +140,22 @@ impl<P: Packager> Harness<P> {
         self
     }
 
+    /// Adds every scenario of packtest's built-in library (`packtest scenarios list`): real
+    /// packaging pitfalls, each run as a case named `scenario:<id>` before the generated ones.
+    pub fn scenario_library(mut self) -> Self {
+        match ScenarioLibrary::built_in() {
+            Ok(lib) => {
+                self.scenarios.extend(lib.named_layouts());
+                // So a command packager's replay commands name them: `--scenarios builtin`.
+                let dir = std::path::PathBuf::from(crate::scenario::BUILT_IN_DIR);
+                self.config.scenario_dirs.push(dir);
+            }
+            // A packtest unit test loads every built-in file, so this is a packtest bug.
+            Err(e) => panic!("packtest's built-in scenario library does not load: {e}"),
+        }
+        self
+    }
+
     /// Adds every saved failure and scenario file in `dir`.
     pub fn scenarios_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, ReplayError> {
         let loaded = crate::replay::load_dir(dir.as_ref())?;
@@ -167,6 +184,7 @@ impl<P: Packager> Harness<P> {
             .name()
             .filter(|n| *n != "main")
             .map(str::to_owned);
+        let started = std::time::Instant::now();
         let result = runner::run(
             &self.packager,
             &self.strategy,
@@ -175,14 +193,44 @@ impl<P: Packager> Harness<P> {
             &self.config,
             &|_| {},
         );
-        HarnessOutcome { result }
+        let slow_debug_build = slow_debug_build(started.elapsed());
+        // A failing run's tip goes into `assert_passed`'s message; a passing one's to stderr
+        // (shown by `cargo test -- --nocapture`).
+        if let (Some(tip), Ok(r)) = (&slow_debug_build, &result) {
+            if r.ok() {
+                eprintln!("{tip}");
+            }
+        }
+        HarnessOutcome {
+            result,
+            slow_debug_build,
+        }
     }
+}
+
+/// A run slower than this in a debug build prints [`slow_debug_build`]'s tip.
+pub const SLOW_DEBUG_RUN: Duration = Duration::from_secs(10);
+
+/// The tip for a run that took `elapsed` when packtest itself was built without
+/// optimizations (a consumer's default `dev` and `test` profiles): its gzip, tar and sha256
+/// paths run several times slower there, and only the consumer's `Cargo.toml` can change it.
+fn slow_debug_build(elapsed: Duration) -> Option<String> {
+    (cfg!(debug_assertions) && elapsed >= SLOW_DEBUG_RUN).then(|| {
+        format!(
+            "packtest: this run took {:.1} s with packtest built in debug mode; its gzip, tar \
+             and sha256 code runs several times faster optimized. Add to your Cargo.toml (your \
+             own crate stays a debug build):\n\n[profile.dev.package.\"*\"]\nopt-level = 2\n",
+            elapsed.as_secs_f64()
+        )
+    })
 }
 
 /// The result of [`Harness::run`].
 pub struct HarnessOutcome {
     /// The report, or why the run could not happen.
     pub result: Result<RunReport, RunError>,
+    /// The tip printed when the run was slow because packtest was built in debug mode.
+    slow_debug_build: Option<String>,
 }
 
 impl HarnessOutcome {
@@ -193,15 +241,47 @@ impl HarnessOutcome {
         match &self.result {
             Ok(r) if r.ok() => {}
             Ok(r) => panic!(
-                "packtest: the packager broke the contract\n\n{}",
-                report::text(r, TextOptions::default())
+                "packtest: the packager broke the contract\n\n{}{}",
+                report::text(r, TextOptions::default()),
+                self.tip()
             ),
-            Err(e) => panic!("packtest: the run could not be carried out: {e}"),
+            Err(e) => panic!(
+                "packtest: the run could not be carried out: {e}{}",
+                self.tip()
+            ),
         }
+    }
+
+    fn tip(&self) -> String {
+        self.slow_debug_build
+            .as_ref()
+            .map(|t| format!("\n{t}"))
+            .unwrap_or_default()
     }
 
     /// The report, if the run happened.
     pub fn report(&self) -> Option<&RunReport> {
         self.result.as_ref().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_run_of_a_debug_build_prints_the_profile_tip() {
+        let tip = slow_debug_build(Duration::from_secs(30));
+        if cfg!(debug_assertions) {
+            let tip = tip.expect("a tip in a debug build");
+            assert!(
+                tip.contains("[profile.dev.package.\"*\"]\nopt-level = 2"),
+                "{tip}"
+            );
+            assert!(tip.contains("30.0 s"), "{tip}");
+        } else {
+            assert_eq!(tip, None);
+        }
+        assert_eq!(slow_debug_build(Duration::from_secs(1)), None);
     }
 }

@@ -9,13 +9,28 @@
 //! implementation, such as [`packager::FnPackager`] around Rust code, works the same way):
 //!
 //! ```no_run
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> Result<(), packtest::Error> {
+//! // In a test: `#[test] fn our_packager_keeps_the_contract() -> Result<(), packtest::Error>`.
 //! let packager = packtest::CommandPackager::parse("my-packager {model_dir} {output}")?;
 //! packtest::Harness::new(packager)
+//!     .scenario_library() // the built-in pitfalls, as in `packtest scenarios list`
 //!     .cases(64)
 //!     .run()
 //!     .assert_passed(); // panics with the shrunk layout and the replay command
 //! # Ok(()) }
+//! ```
+//!
+//! Return [`Error`] from such a test, not `Box<dyn std::error::Error>`: a failing test prints
+//! its error's `Debug`, and [`Error`]'s is the message (the path or command, what is wrong,
+//! the next step). Add to your `Cargo.toml`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! packtest = { path = "../packtest" }
+//!
+//! # packtest's gzip, tar and sha256 code is several times slower unoptimized
+//! [profile.dev.package."*"]
+//! opt-level = 2
 //! ```
 //!
 //! The contract a packager must meet is in [`contract`] (and `packtest contract` prints it).
@@ -38,13 +53,14 @@
 //! - [`scenario`]: the scenario library and its documentation page;
 //! - [`replay`]: loading saved failures and scenarios to run again;
 //! - [`sim`]: a training command run in an emulated job;
-//! - [`Harness`]: the builder for `cargo test`.
+//! - [`Harness`]: the builder for `cargo test`, and [`Error`], any error of its API.
 
 mod api;
 pub mod archive;
 pub mod contract;
 pub mod detect;
 pub mod diff;
+mod error;
 pub mod gzip;
 pub mod layout;
 pub mod outcome;
@@ -61,4 +77,5 @@ pub mod target;
 pub use packager::{CommandPackager, Packager, ReferencePackager};
 
 pub use api::{Harness, HarnessOutcome};
+pub use error::Error;
 pub use layout::{Content, Entry, EntryKind, Layout, RawPath, Root, Sandbox};

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     };
     let result = cli::dispatch(cli.command);
     if let Err(e) = &result {
-        eprintln!("packtest: error: {:#}", e.error());
+        eprintln!("packtest: error: {}", cli::exit::message(e.error()));
     }
     ExitCode::from(cli::exit::code(&result))
 }

@@ -24,7 +24,7 @@ pub enum ReplayError {
         message: String,
     },
     /// The directory holds no `.toml` file.
-    #[error("the scenario dir `{}` holds no .toml file", path.display())]
+    #[error("the scenario dir `{}` holds no .toml file; put scenario or saved-failure files (`--save-failures DIR` writes them) in it, or leave the dir out", path.display())]
     Empty {
         /// The dir.
         path: PathBuf,

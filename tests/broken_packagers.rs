@@ -433,15 +433,13 @@ fn deterministic_run(script: &str) -> (Vec<packtest::contract::Violation>, usize
         .iter()
         .filter(|c| matches!(c.status, CaseStatus::Passed | CaseStatus::Failed { .. }))
         .count();
+    // The bisection runs once per cause (on its minimal layout, here its smallest case):
+    // the variation is named in the cause's violations.
     let v = report
-        .results
+        .causes
         .iter()
-        .filter_map(|c| match &c.status {
-            CaseStatus::Failed { violations, .. } => Some(violations.clone()),
-            _ => None,
-        })
-        .flatten()
-        .filter(|v| v.property.id() == "deterministic")
+        .filter(|c| c.property.id() == "deterministic")
+        .flat_map(|c| c.violations.clone())
         .collect();
     (v, judged)
 }
@@ -538,14 +536,10 @@ fn a_packager_that_cannot_run_as_another_user_is_not_blamed_on_the_uid() {
         .run();
     let report = outcome.result.expect("the run happens");
     let v: Vec<_> = report
-        .results
+        .causes
         .iter()
-        .filter_map(|c| match &c.status {
-            CaseStatus::Failed { violations, .. } => Some(violations.clone()),
-            _ => None,
-        })
-        .flatten()
-        .filter(|v| v.property.id() == "deterministic")
+        .filter(|c| c.property.id() == "deterministic")
+        .flat_map(|c| c.violations.clone())
         .collect();
     assert!(!v.is_empty(), "the umask defect was not seen");
     assert_eq!(v[0].found, "different bytes, caused by: umask", "{}", v[0]);

@@ -33,7 +33,7 @@ fn a_correct_layout_of_each_framework_profile_has_no_error() {
                 .arg(sb.root())
                 .assert()
                 .success()
-                .stdout(predicate::str::contains("0 error(s)"));
+                .stdout(predicate::str::contains("0 errors"));
             // And the reference packager's archive of it, alone and against the dir.
             let out = sb.root().join("out/model.tar.gz");
             ReferencePackager::new()

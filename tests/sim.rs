@@ -51,7 +51,7 @@ fn torch_save_to_cwd_reports_model_saved_outside_and_an_empty_archive() {
 fn a_correct_save_is_clean() {
     let a = sim("correct_save.py")
         .success()
-        .stdout(predicate::str::contains("0 error(s)"));
+        .stdout(predicate::str::contains("0 errors"));
     snapshot("sim_correct_save", &a.get_output().stdout);
 }
 

@@ -75,11 +75,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Run a real training command in an emulated SageMaker job, pack, and check the result.
     Sim(SimArgs),
-    /// The pitfall library: list, show, or render its docs page.
+    /// The pitfall library (built in): list, show, or render its docs page.
     Scenarios {
-        /// The scenario directory.
-        #[arg(long, default_value = "scenarios", env = "PACKTEST_SCENARIOS")]
-        dir: PathBuf,
+        /// Also a team's own scenarios (*.toml) in DIR; one with a built-in id replaces it;
+        /// repeatable.
+        #[arg(long, value_name = "DIR", env = "PACKTEST_SCENARIOS")]
+        dir: Vec<PathBuf>,
         #[command(subcommand)]
         action: ScenariosAction,
     },
@@ -143,7 +144,8 @@ pub struct RunArgs {
     /// The deploy target whose consumer judges the archive (`packtest contract`).
     #[arg(long, default_value = "sagemaker", value_parser = target_parser(), env = "PACKTEST_TARGET")]
     pub target: Target,
-    /// Also run every scenario or saved failure (*.toml) in DIR; repeatable.
+    /// Also run every scenario or saved failure (*.toml) in DIR (`builtin`: the built-in
+    /// scenario library, `packtest scenarios list`); repeatable.
     #[arg(long, value_name = "DIR")]
     pub scenarios: Vec<PathBuf>,
     /// Per-run packager timeout in seconds.
@@ -193,9 +195,11 @@ pub enum ScenariosAction {
         /// The scenario id.
         id: String,
     },
-    /// Render scenarios/README.md to stdout, or with --check, fail if the file is stale.
+    /// Render the library's docs page to stdout (with --dir: those dirs' scenarios alone), or
+    /// with --check, fail if DIR/README.md is stale.
     Docs {
-        /// Compare with DIR/README.md instead of printing; exit 1 when it differs.
+        /// Compare with DIR/README.md instead of printing (needs one --dir); exit 1 when it
+        /// differs.
         #[arg(long)]
         check: bool,
     },

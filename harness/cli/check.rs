@@ -43,7 +43,7 @@ pub(super) fn print_findings(
 ) {
     if json {
         let v = serde_json::json!({ "findings": findings, "context": extra });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        println!("{}", packtest::report::versioned_json(&v));
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         print!("{}", packtest::report::findings_text(findings, color));
@@ -110,6 +110,16 @@ pub(super) fn check(a: CheckArgs) -> Result<Status, CliError> {
             }
             None => findings.extend(detect::detect_archive(&m, &opts)),
         }
+    }
+    if findings
+        .iter()
+        .any(|f| f.code == detect::Code::ArchiveDamaged)
+    {
+        detect::after_failure(
+            &mut findings,
+            "the archive is damaged, so its members were not all read",
+            "re-create the archive",
+        );
     }
     if dirs.is_none() && a.archive.is_none() {
         return Err(usage(anyhow::anyhow!(

@@ -54,6 +54,21 @@ impl CliError {
     }
 }
 
+/// The message printed for an error: its text, then each cause in its chain that the text
+/// does not already hold (a library error's `Display` often names its cause itself, and
+/// `{:#}` would print it twice).
+pub fn message(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
 /// Bad input or usage (exit 2).
 pub fn usage(e: impl Into<anyhow::Error>) -> CliError {
     CliError::Usage(e.into())
@@ -108,6 +123,19 @@ impl From<packtest::layout::SandboxError> for CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_names_is_not_printed_twice() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = anyhow::Error::from(ScenarioError::Dir {
+            path: "sc".into(),
+            source: io(),
+        });
+        let m = message(&e);
+        assert_eq!(m.matches("gone").count(), 1, "{m}");
+        let wrapped = anyhow::Error::from(io()).context("cannot open `x`");
+        assert_eq!(message(&wrapped), "cannot open `x`: gone");
+    }
 
     #[test]
     fn every_outcome_has_its_documented_code() {

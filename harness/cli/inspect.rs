@@ -101,8 +101,9 @@ fn write_table(out: &mut dyn Write, m: &Manifest) -> std::io::Result<()> {
     let bytes: u64 = m.members.iter().map(|x| x.size).sum();
     writeln!(
         out,
-        "{} members, {} bytes of file data, {:?}{}",
+        "{} member{}, {} bytes of file data, {:?}{}",
         m.members.len(),
+        if m.members.len() == 1 { "" } else { "s" },
         bytes,
         m.compression,
         if m.gzip_members > 1 {

@@ -1,16 +1,46 @@
 //! `packtest scenarios`, `packtest materialize` and `packtest contract`: the scenario
 //! library, building a layout file on disk, and the contract text.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use packtest::target::Target;
 
 use super::args::ScenariosAction;
 use super::exit::{failed, usage, CliError, Status};
 
-pub(super) fn scenarios(dir: &Path, action: ScenariosAction) -> Result<Status, CliError> {
-    use packtest::scenario::{self, ScenarioLibrary};
-    let lib = ScenarioLibrary::load_dir(dir)?;
+/// The library `packtest scenarios` works on: the built-in one plus each `--dir`, or for
+/// `docs`, the dirs alone when any is given.
+fn library(
+    dirs: &[PathBuf],
+    dirs_alone: bool,
+) -> Result<(packtest::scenario::ScenarioLibrary, String), CliError> {
+    use packtest::scenario::ScenarioLibrary;
+    let alone = dirs_alone && !dirs.is_empty();
+    let mut lib = if alone {
+        ScenarioLibrary::default()
+    } else {
+        ScenarioLibrary::built_in().map_err(failed)?
+    };
+    for dir in dirs {
+        let own = ScenarioLibrary::load_dir(dir).map_err(|e| {
+            usage(anyhow::anyhow!(
+                "{e}\n(`--dir DIR` adds a team's own scenarios to the built-in library; without it, `packtest scenarios list` shows the built-in ones from any directory)"
+            ))
+        })?;
+        lib.overlay(own);
+    }
+    let mut from: Vec<String> = Vec::new();
+    if !alone {
+        from.push("the built-in library".into());
+    }
+    from.extend(dirs.iter().map(|d| format!("`{}`", d.display())));
+    Ok((lib, from.join(" and ")))
+}
+
+pub(super) fn scenarios(dirs: &[PathBuf], action: ScenariosAction) -> Result<Status, CliError> {
+    use packtest::scenario;
+    let docs = matches!(action, ScenariosAction::Docs { .. });
+    let (lib, from) = library(dirs, docs)?;
     match action {
         ScenariosAction::List => {
             for (s, _, _) in lib.scenarios.values() {
@@ -22,7 +52,8 @@ pub(super) fn scenarios(dir: &Path, action: ScenariosAction) -> Result<Status, C
                     s.title
                 );
             }
-            eprintln!("{} scenarios in `{}`", lib.scenarios.len(), dir.display());
+            let n = lib.scenarios.len();
+            eprintln!("{n} scenario{} from {from}", if n == 1 { "" } else { "s" });
         }
         ScenariosAction::Show { id } => {
             let (s, layout, path) = lib.get(&id)?;
@@ -52,6 +83,11 @@ pub(super) fn scenarios(dir: &Path, action: ScenariosAction) -> Result<Status, C
         ScenariosAction::Docs { check } => {
             let text = scenario::render_docs(&lib).map_err(|e| failed(anyhow::anyhow!(e)))?;
             if check {
+                let [dir] = dirs else {
+                    return Err(usage(anyhow::anyhow!(
+                        "`scenarios docs --check` compares DIR/README.md: give exactly one `--dir DIR`"
+                    )));
+                };
                 let path = dir.join("README.md");
                 let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
                 if on_disk != text {
@@ -80,8 +116,13 @@ pub(super) fn materialize(file: &Path, dir: &Path) -> Result<Status, CliError> {
     let sb = packtest::Sandbox::materialize_at(dir, &layout)?;
     println!("{}", sb.model_dir().display());
     eprintln!(
-        "built {} entries under `{}` (model dir printed on stdout)",
+        "built {} {} under `{}` (model dir printed on stdout)",
         layout.entries.len(),
+        if layout.entries.len() == 1 {
+            "entry"
+        } else {
+            "entries"
+        },
         dir.display()
     );
     Ok(Status::Ok)

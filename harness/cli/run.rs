@@ -36,7 +36,12 @@ pub(super) fn run(a: RunArgs) -> Result<Status, CliError> {
     });
     let mut scenarios = Vec::new();
     for dir in &a.scenarios {
-        scenarios.extend(packtest::replay::load_dir(dir)?);
+        if dir.as_os_str() == packtest::scenario::BUILT_IN_DIR {
+            let lib = packtest::scenario::ScenarioLibrary::built_in().map_err(output)?;
+            scenarios.extend(lib.named_layouts());
+        } else {
+            scenarios.extend(packtest::replay::load_dir(dir)?);
+        }
     }
     let cfg = RunConfig {
         cases: a.cases,

@@ -76,8 +76,9 @@ pub(super) fn sim(a: SimArgs) -> Result<Status, CliError> {
             .map(|x| (x.kind.name(), x.size, x.path.display()))
             .collect();
         out.push_str(&format!(
-            "archive: {} member(s){}\n",
+            "archive: {} member{}{}\n",
             members.len(),
+            if members.len() == 1 { "" } else { "s" },
             if members.is_empty() {
                 " (EMPTY: nothing was saved to SM_MODEL_DIR)"
             } else {
@@ -88,11 +89,26 @@ pub(super) fn sim(a: SimArgs) -> Result<Status, CliError> {
             out.push_str(&format!("  {k:<9} {size:>12}  {p}\n"));
         }
     } else {
-        out.push_str(&format!(
-            "packaging failed ({}): {}\n",
-            packed.exit,
-            String::from_utf8_lossy(&packed.stderr).trim()
-        ));
+        out.push_str(&format!("packaging failed ({}):\n", packed.exit));
+        for line in packtest::contract::stderr_excerpt(&packed.stderr) {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    if !job_ok {
+        detect::after_failure(
+            &mut findings,
+            &format!("the training job failed ({})", job.outcome.exit),
+            "fix the job's failure first (its output is above)",
+        );
+    } else if findings
+        .iter()
+        .any(|f| f.code == detect::Code::ArchiveDamaged)
+    {
+        detect::after_failure(
+            &mut findings,
+            "the packager wrote a damaged archive",
+            "fix the packager",
+        );
     }
     let kept = a.keep.then(|| job.sandbox.keep());
     if a.json {

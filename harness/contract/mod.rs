@@ -49,7 +49,7 @@ use crate::layout::{Digest, RawPath, Sandbox};
 use crate::packager::PackOutcome;
 use crate::target::{Expected, Target, World};
 
-pub use property::{elide, Property, Violation};
+pub use property::{elide, stderr_excerpt, Property, Violation};
 
 /// Which profile and which deploy target to check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -149,7 +149,8 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
         return Judgement::unread(out);
     };
     framing::check_framing(&manifest, err.as_ref(), &mut out);
-    let wrong_root = names::check_names(&manifest, ev.model_tree, &mut out);
+    let wrong_root =
+        names::check_names(&manifest, ev.model_tree, &ev.sandbox.model_dir(), &mut out);
     names::check_duplicates(&manifest, &mut out);
     let extraction = crate::target::extract(&manifest, opts.target);
     let mut blamed = fidelity::check_member_types(&extraction, &mut out);

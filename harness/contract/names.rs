@@ -1,6 +1,7 @@
 //! `relative-names` (unsafe names and one extra top-level folder) and `no-duplicates`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use super::property::{v, Property, Violation};
 use crate::archive::{DiskTree, Manifest, NameClass};
@@ -20,8 +21,19 @@ pub(super) fn member_paths(m: &Manifest) -> Vec<&RawPath> {
 pub(super) fn check_names(
     m: &Manifest,
     tree: &DiskTree,
+    model_dir: &Path,
     out: &mut Vec<Violation>,
 ) -> Option<RawPath> {
+    if let Some(prefix) = absolute_model_dir_prefix(m, model_dir) {
+        out.push(v(
+            Property::RelativeNames,
+            Some(prefix.clone()),
+            "names relative to the model dir",
+            "the archive holds the model dir's absolute path; use `-C {model_dir} .` (as in \
+             `tar -czf {output} -C {model_dir} .`)",
+        ));
+        return Some(prefix);
+    }
     for p in m.name_problems() {
         if matches!(p.class, NameClass::Absolute | NameClass::ParentDir) {
             out.push(v(
@@ -40,6 +52,36 @@ pub(super) fn check_names(
         format!("every member under `{top}/`"),
     ));
     Some(top)
+}
+
+/// The model dir's absolute path (without its leading `/`, as GNU tar strips it) when every
+/// member is that dir, one of its parents, or under it: the packager archived the model dir
+/// by its absolute path (`tar -czf {output} {model_dir}`, the classic missing `-C`).
+fn absolute_model_dir_prefix(m: &Manifest, model_dir: &Path) -> Option<RawPath> {
+    use std::os::unix::ffi::OsStrExt;
+    let trim = |b: &[u8]| -> Vec<u8> {
+        let b = b.strip_prefix(b"./").unwrap_or(b);
+        let b = b.strip_suffix(b"/").unwrap_or(b);
+        let start = b.iter().position(|&c| c != b'/').unwrap_or(b.len());
+        b[start..].to_vec()
+    };
+    let prefix = trim(model_dir.as_os_str().as_bytes());
+    if prefix.is_empty() {
+        return None;
+    }
+    let names: Vec<Vec<u8>> = m
+        .members
+        .iter()
+        .filter(|x| !x.is_root_entry())
+        .map(|x| trim(x.path.as_bytes()))
+        .collect();
+    let mut under = prefix.clone();
+    under.push(b'/');
+    let parent_or_self =
+        |n: &[u8]| prefix.starts_with(n) && (n.len() == prefix.len() || prefix[n.len()] == b'/');
+    let fits = |n: &Vec<u8>| n.starts_with(&under) || parent_or_self(n);
+    (!names.is_empty() && names.iter().all(fits) && names.iter().any(|n| n.starts_with(&under)))
+        .then(|| RawPath::new(prefix))
 }
 
 /// One extra top-level folder: every member is under `X/`, and stripping `X/` gives the

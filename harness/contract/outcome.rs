@@ -3,7 +3,7 @@
 
 use std::fs::Metadata;
 
-use super::property::{capped, v, Property, Violation};
+use super::property::{capped, stderr_excerpt, v, Property, Violation};
 use crate::layout::{Digest, RawPath};
 use crate::packager::{Exit, PackOutcome};
 use crate::target::Target;
@@ -100,11 +100,7 @@ pub(super) fn check_failed_run(
             ),
             outcome.exit.to_string(),
         );
-        x.details = capped(
-            String::from_utf8_lossy(&outcome.stderr)
-                .lines()
-                .map(str::to_owned),
-        );
+        x.details = stderr_excerpt(&outcome.stderr);
         out.push(x);
     }
 }

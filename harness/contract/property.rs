@@ -166,6 +166,24 @@ pub fn elide(line: &str) -> String {
     format!("{head}…[{} chars]…{tail}", chars.len() - 140)
 }
 
+/// A packager's stderr as detail lines: its first lines and its last ones, the middle elided
+/// and counted. The last line is where a Python traceback names the exception, and the first
+/// ones say what the packager was doing; trailing blank lines are dropped.
+pub fn stderr_excerpt(stderr: &[u8]) -> Vec<String> {
+    const HEAD: usize = 4;
+    const TAIL: usize = MAX_DETAILS - HEAD - 1;
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    if lines.len() <= MAX_DETAILS {
+        return lines.into_iter().map(elide).collect();
+    }
+    let elided = lines.len() - HEAD - TAIL;
+    let mut out: Vec<String> = lines[..HEAD].iter().map(|l| elide(l)).collect();
+    out.push(format!("… {elided} lines elided …"));
+    out.extend(lines[lines.len() - TAIL..].iter().map(|l| elide(l)));
+    out
+}
+
 /// Elides each line and keeps the first [`MAX_DETAILS`], saying how many more there were.
 pub(super) fn capped(lines: impl IntoIterator<Item = String>) -> Vec<String> {
     let all: Vec<String> = lines.into_iter().map(|l| elide(&l)).collect();
@@ -175,4 +193,31 @@ pub(super) fn capped(lines: impl IntoIterator<Item = String>) -> Vec<String> {
         out.push(format!("… and {} more", n - MAX_DETAILS));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_traceback_keeps_its_first_and_last_lines() {
+        let mut tb = String::from("Traceback (most recent call last):\n");
+        for i in 0..40 {
+            tb.push_str(&format!("  File \"pack.py\", line {i}, in f{i}\n"));
+        }
+        tb.push_str("PermissionError: [Errno 13] Permission denied: 'weights.bin'\n\n");
+        let lines = stderr_excerpt(tb.as_bytes());
+        assert_eq!(lines.len(), MAX_DETAILS);
+        assert_eq!(lines[0], "Traceback (most recent call last):");
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("PermissionError: [Errno 13] Permission denied: 'weights.bin'")
+        );
+        assert!(
+            lines.contains(&"… 31 lines elided …".to_string()),
+            "{lines:?}"
+        );
+        // A short stderr is kept whole.
+        assert_eq!(stderr_excerpt(b"oops\n"), vec!["oops".to_string()]);
+    }
 }

@@ -79,6 +79,33 @@ pub struct Finding {
     pub fix: String,
 }
 
+/// Codes that report something missing or incomplete: a truncated archive or a job that
+/// died before saving shows all of them without any packaging mistake.
+const ABSENCE: [Code; 6] = [
+    Code::EmptyModelDir,
+    Code::NoModelFile,
+    Code::HfIncomplete,
+    Code::SavedmodelIncomplete,
+    Code::ZeroByteModelFile,
+    Code::ArchiveMismatch,
+];
+
+/// Marks the findings that may only follow from `cause` (a damaged archive, a failed job):
+/// each says so and its fix becomes "fix that first", since the usual fix (save the model
+/// under `$SM_MODEL_DIR`…) does not apply. `cause` reads after "because", e.g.
+/// "the archive is damaged". Other findings are left as they are.
+pub fn after_failure(findings: &mut [Finding], cause: &str, first: &str) {
+    for f in findings.iter_mut().filter(|f| ABSENCE.contains(&f.code)) {
+        f.message = format!(
+            "{} (this may only follow from the failure above: {cause})",
+            f.message
+        );
+        f.fix = format!(
+            "{first}, then check again; until then this finding says nothing about packaging"
+        );
+    }
+}
+
 /// A finding with its code's severity.
 pub(super) fn finding(
     code: Code,
@@ -104,4 +131,24 @@ pub(super) fn sort(mut v: Vec<Finding>) -> Vec<Finding> {
     });
     v.dedup();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absence_findings_are_blamed_on_the_failure() {
+        let f = |code| finding(code, Where::Model, None, "m".into(), "the usual fix");
+        let mut v = vec![f(Code::EmptyModelDir), f(Code::SymlinkEscape)];
+        after_failure(&mut v, "the archive is damaged", "re-create the archive");
+        assert!(v[0]
+            .message
+            .contains("follow from the failure above: the archive is damaged"));
+        assert!(v[0]
+            .fix
+            .starts_with("re-create the archive, then check again"));
+        assert!(!v[0].fix.contains("the usual fix"));
+        assert_eq!(v[1].fix, "the usual fix");
+    }
 }

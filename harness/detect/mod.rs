@@ -31,7 +31,7 @@ use crate::target::{LinkRule, Target};
 
 pub use code::{Code, Severity, UnknownCode};
 pub use error::DetectError;
-pub use finding::{Finding, Where};
+pub use finding::{after_failure, Finding, Where};
 pub use options::{DetectOptions, Framework, JobDirs};
 pub use sniff::{sniff, Sniffed};
 pub use tree::{NodeKind, Tree, TreeNode};

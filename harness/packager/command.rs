@@ -240,6 +240,6 @@ mod tests {
             .unwrap()
             .pack(&job(dir.path()));
         assert!(o.stderr.len() < OUTPUT_CAP + 100);
-        assert!(String::from_utf8_lossy(&o.stderr).contains("more bytes dropped"));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("bytes dropped here"));
     }
 }

@@ -27,10 +27,11 @@ pub fn findings_text(findings: &[crate::detect::Finding], color: bool) -> String
         s.push_str(&format!("        fix: {}\n", f.fix));
     }
     let count = |sev| findings.iter().filter(|f| f.severity == sev).count();
+    let (e, w) = (count(Severity::Error), count(Severity::Warning));
     s.push_str(&format!(
-        "{} error(s), {} warning(s), {} info\n",
-        count(Severity::Error),
-        count(Severity::Warning),
+        "{e} error{}, {w} warning{}, {} info\n",
+        if e == 1 { "" } else { "s" },
+        if w == 1 { "" } else { "s" },
         count(Severity::Info)
     ));
     s

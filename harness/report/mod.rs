@@ -31,8 +31,49 @@ pub struct TextOptions {
     pub redact: bool,
 }
 
-/// The JSON report.
-pub fn json(r: &RunReport) -> String {
-    serde_json::to_string_pretty(r)
+/// The version of the JSON formats (`run --json`'s report, `check --json` and `sim --json`),
+/// their first field `schema_version`. It goes up when a field is removed, renamed or changes
+/// meaning; a new field does not change it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A JSON document with `schema_version` first.
+#[derive(serde::Serialize)]
+struct Versioned<'a, T: serde::Serialize> {
+    schema_version: u32,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// `value` as pretty JSON with `"schema_version": SCHEMA_VERSION` as its first field (`value`
+/// must serialize as a map or a struct).
+pub fn versioned_json<T: serde::Serialize>(value: &T) -> String {
+    let doc = Versioned {
+        schema_version: SCHEMA_VERSION,
+        body: value,
+    };
+    serde_json::to_string_pretty(&doc)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize the report: {e}\"}}"))
+}
+
+/// The JSON report, with `schema_version`.
+pub fn json(r: &RunReport) -> String {
+    versioned_json(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_documents_start_with_the_schema_version() {
+        let doc = versioned_json(&serde_json::json!({ "findings": [] }));
+        let v: serde_json::Value = serde_json::from_str(&doc).expect("valid JSON");
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
+        assert_eq!(v["findings"], serde_json::json!([]));
+        assert!(
+            doc.trim_start_matches(['{', '\n', ' '])
+                .starts_with("\"schema_version\""),
+            "{doc}"
+        );
+    }
 }

@@ -191,8 +191,9 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
     }
     s.push('\n');
     s.push_str(&format!(
-        "{} cases: {} passed, {} failed, {} rejected in {}\n",
+        "{} case{}: {} passed, {} failed, {} rejected in {}\n",
         r.results.len(),
+        plural(r.results.len()),
         r.passed(),
         failed.len(),
         r.rejected(),

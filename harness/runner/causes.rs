@@ -15,6 +15,7 @@ use proptest::strategy::{SBoxedStrategy, ValueTree};
 use rayon::prelude::*;
 
 use super::shrink::{kinds, shrink};
+use super::trial::{trial, Bisect, Trial};
 use super::{baseline_layout, case_tree, Ctx, RunError};
 use crate::contract::{Property, Violation};
 use crate::layout::{Layout, NamedLayout};
@@ -140,6 +141,21 @@ fn cause(
         Some((layout, _)) => (None, Some(layout)),
         None => (None, None),
     };
+    let (mut shrunk, mut all) = (shrunk, all);
+    if p == Property::Deterministic && cx.cfg.strict && !cx.cfg.cancel.is_cancelled() {
+        // The one bisection of this cause, on its smallest layout (see `Bisect`).
+        let layout = shrunk.as_ref().map(|s| &s.layout).or(own.as_ref());
+        if let Some(layout) = layout {
+            if let Trial::Fail(v) = trial(cx.packager, layout, cx.cfg, cx.extra, Bisect::Yes).0 {
+                if v.iter().any(|x| x.property == p) {
+                    match shrunk.as_mut() {
+                        Some(s) => s.violations = v,
+                        None => all = cause_first(&v, &p),
+                    }
+                }
+            }
+        }
+    }
     let mut c = Cause {
         violations: all.iter().filter(|v| v.property == p).cloned().collect(),
         property: p,

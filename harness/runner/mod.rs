@@ -3,7 +3,8 @@
 //! The runner never prints: it emits [`Event`]s to a sink, and the `report` module renders
 //! them. Reproducibility: case `i` of seed `S` is generated from its own RNG,
 //! seeded from `(S, i)` only, so the same seed gives the same layouts whatever `--jobs` and
-//! whatever `--partition`; results are collected in case order.
+//! whatever `--partition`; results are collected in case order. `--partition K/N` splits the
+//! scenarios and saved failures as well as the generated cases ([`shard_scenarios`]).
 //!
 //! Outcomes are kept apart: a broken property is a **failure**; a layout the
 //! host filesystem cannot build is a **reject** (counted, never blamed on the packager); a
@@ -42,7 +43,7 @@ mod shrink;
 mod trial;
 mod vary;
 
-use trial::{trial, Ran, Trial};
+use trial::{trial, Bisect, Ran, Trial};
 pub use vary::Variation;
 
 /// A user-defined property: a name and a check over the manifest and the sandbox.
@@ -263,7 +264,7 @@ fn run_named(
     extra: &[ExtraProperty],
 ) -> Result<CaseResult, RunError> {
     let start = Instant::now();
-    let (t, ran) = trial(packager, &named.layout, cfg, extra);
+    let (t, ran) = trial(packager, &named.layout, cfg, extra, Bisect::No);
     let status =
         status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed { violations });
     let name = named.id.clone();
@@ -325,7 +326,7 @@ fn run_case(
             ));
         }
     };
-    let (t, ran) = trial(packager, &layout, cfg, extra);
+    let (t, ran) = trial(packager, &layout, cfg, extra, Bisect::No);
     let status =
         status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed { violations });
     let replay = Some(cx.replay.for_case(i));
@@ -440,7 +441,23 @@ fn check_rejects(report: &RunReport) -> Result<(), RunError> {
     Ok(())
 }
 
+/// The scenarios of one shard: scenario `j` (in the order given) belongs to shard
+/// `j % N + 1`, as generated case `j` does, so the shards' union is every scenario once.
+pub fn shard_scenarios(
+    scenarios: &[NamedLayout],
+    partition: Option<Partition>,
+) -> Vec<NamedLayout> {
+    scenarios
+        .iter()
+        .zip(0u64..)
+        .filter(|(_, j)| partition.is_none_or(|p| p.contains(*j)))
+        .map(|(s, _)| s.clone())
+        .collect()
+}
+
 /// Runs the whole configuration: baseline, scenarios, then generated cases in parallel.
+/// With a partition, a shard runs its share of the scenarios and of the generated cases; the
+/// baseline, a guard rather than a case, runs in every shard.
 pub fn run(
     packager: &dyn Packager,
     strategy: &SBoxedStrategy<Layout>,
@@ -453,6 +470,8 @@ pub fn run(
     let indices: Vec<u64> = (0..cfg.cases)
         .filter(|i| cfg.partition.is_none_or(|p| p.contains(*i)))
         .collect();
+    let all_scenarios = scenarios;
+    let scenarios = &shard_scenarios(scenarios, cfg.partition)[..];
     if indices.is_empty() && scenarios.is_empty() {
         return Err(RunError::NothingToRun);
     }
@@ -493,7 +512,7 @@ pub fn run(
     }
     let sources = causes::Sources {
         strategy,
-        scenarios,
+        scenarios: all_scenarios,
     };
     report.causes = causes::find(&cx, &sources, &report.results)?;
     report.duration = start.elapsed();

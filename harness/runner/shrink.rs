@@ -9,7 +9,7 @@ use crate::layout::{Content, Layout, Root};
 use crate::outcome::Shrunk;
 use crate::packager::Packager;
 
-use super::trial::{trial, Trial};
+use super::trial::{trial, Bisect, Trial};
 use super::{ExtraProperty, RunConfig};
 
 /// The kinds of the model-dir entries that `p`'s violations name (or lie below), sorted and
@@ -80,7 +80,7 @@ impl Shrinker<'_> {
     /// Runs a candidate; `Some(violations)` when it still breaks the wanted property.
     fn fails(&mut self, l: &Layout) -> Option<Vec<Violation>> {
         self.runs += 1;
-        match trial(self.packager, l, self.cfg, self.extra).0 {
+        match trial(self.packager, l, self.cfg, self.extra, Bisect::No).0 {
             Trial::Fail(v) if !self.stop() && self.same_cause(l, &v) => Some(v),
             _ => None,
         }

@@ -44,12 +44,25 @@ fn snapshot(
     Ok((before, tree))
 }
 
+/// Whether a strict trial whose rerun differs also bisects the variations (up to one more
+/// packager run per variation). A run bisects once per cause, on its minimal layout, not on
+/// every failing case and shrink candidate: for a packager that takes seconds per run, that
+/// is the difference between minutes and an hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Bisect {
+    /// Name the variations that change the output.
+    Yes,
+    /// Only say that the output differs.
+    No,
+}
+
 /// Runs `packager` on `layout` and judges it.
 pub(super) fn trial(
     packager: &dyn Packager,
     layout: &Layout,
     cfg: &RunConfig,
     extra: &[ExtraProperty],
+    bisect: Bisect,
 ) -> (Trial, Ran) {
     let sandbox = match Sandbox::materialize(layout) {
         Ok(s) => s,
@@ -91,7 +104,7 @@ pub(super) fn trial(
     };
     let mut unproven = None;
     let second_run = if cfg.strict && outcome.exit.success() && job.output.is_file() {
-        match second_run(packager, &sandbox, layout, &job) {
+        match second_run(packager, &sandbox, layout, &job, bisect) {
             Ok(r) => Some(r),
             Err(why) => {
                 unproven = Some(why);
@@ -161,6 +174,7 @@ fn second_run(
     sandbox: &Sandbox,
     layout: &Layout,
     job: &PackJob,
+    bisect: Bisect,
 ) -> Result<SecondRun, String> {
     let (on, off) = vary::plan(packager);
     let first = job.output.with_extension("first");
@@ -225,8 +239,14 @@ fn second_run(
         attribution: None,
     };
     if r.output.is_some() && r.output != first_hash {
-        let b = vary::bisect(packager, sandbox, layout, job, &on, first_hash);
-        attribute(&mut second, b);
+        if bisect == Bisect::Yes {
+            let b = vary::bisect(packager, sandbox, layout, job, &on, first_hash);
+            attribute(&mut second, b);
+        } else {
+            second.attribution = Some(
+                "not bisected on this case: the variation that changes the output is named once per cause, on its minimal layout".into(),
+            );
+        }
     }
     put_back().map_err(|e| format!("the first output could not be put back: {e}"))?;
     Ok(second)
@@ -282,7 +302,13 @@ mod tests {
     #[test]
     fn the_reference_packager_passes_strict_on_the_baseline() {
         let p = FnPackager::new("reference", reference);
-        let (t, _) = trial(&p, &super::super::baseline_layout(), &strict(), &[]);
+        let (t, _) = trial(
+            &p,
+            &super::super::baseline_layout(),
+            &strict(),
+            &[],
+            Bisect::Yes,
+        );
         assert!(matches!(t, Trial::Pass), "{:?}", violations(&t));
     }
 
@@ -296,7 +322,13 @@ mod tests {
             }
             reference(model, out)
         });
-        let (t, _) = trial(&p, &super::super::baseline_layout(), &strict(), &[]);
+        let (t, _) = trial(
+            &p,
+            &super::super::baseline_layout(),
+            &strict(),
+            &[],
+            Bisect::Yes,
+        );
         let v = violations(&t);
         assert!(
             v.iter()
@@ -312,11 +344,11 @@ mod tests {
         let job = PackJob::for_sandbox(&sandbox, Duration::from_secs(60));
         reference(&job.model_dir, &job.output).unwrap();
         let p = FnPackager::new("reference", reference);
-        assert!(second_run(&p, &sandbox, &layout, &job).is_ok());
+        assert!(second_run(&p, &sandbox, &layout, &job, Bisect::Yes).is_ok());
         assert!(job.output.is_file(), "the first output is put back");
         // With the model dir gone, it cannot be rebuilt in another order nor its mtimes moved.
         std::fs::remove_dir_all(&job.model_dir).unwrap();
-        let r = second_run(&p, &sandbox, &layout, &job);
+        let r = second_run(&p, &sandbox, &layout, &job, Bisect::Yes);
         assert!(r.is_err_and(|why| why.contains("could not be")));
         assert!(job.output.is_file(), "the first output is put back");
     }
@@ -333,7 +365,7 @@ mod tests {
         let sandbox = Sandbox::materialize(&layout).unwrap();
         let job = PackJob::for_sandbox(&sandbox, Duration::from_secs(60));
         assert!(matches!(p.pack(&job).exit, crate::packager::Exit::Code(0)));
-        let second = second_run(&p, &sandbox, &layout, &job).unwrap();
+        let second = second_run(&p, &sandbox, &layout, &job, Bisect::Yes).unwrap();
         assert_eq!(second.causes, ["none"], "{second:?}");
         assert!(second
             .attribution
@@ -355,7 +387,7 @@ mod tests {
         let sandbox = Sandbox::materialize(&layout).unwrap();
         let job = PackJob::for_sandbox(&sandbox, Duration::from_secs(60));
         assert!(matches!(p.pack(&job).exit, crate::packager::Exit::Code(0)));
-        let second = second_run(&p, &sandbox, &layout, &job).unwrap();
+        let second = second_run(&p, &sandbox, &layout, &job, Bisect::Yes).unwrap();
         // tmpfs lists in creation order, so there the order must vary; elsewhere (ext4 lists
         // in hash order) it may be reported as not varied.
         let c = std::ffi::CString::new(sandbox.root().as_os_str().as_encoded_bytes()).unwrap();

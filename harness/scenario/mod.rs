@@ -55,8 +55,10 @@ use crate::layout::{Layout, LayoutToml};
 use crate::target::Target;
 
 mod docs;
+mod embedded;
 
 pub use docs::{manifest_lines, observe, render_docs, render_tree, Observed, TargetObserved};
+pub use embedded::{BUILT_IN_DIR, BUILT_IN_PREFIX, EMBEDDED};
 
 /// What the reference packager must do with the layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +198,7 @@ pub struct Scenario {
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The directory cannot be read.
-    #[error("cannot read the scenario dir `{}`: {source}", path.display())]
+    #[error("cannot read the scenario dir `{}`: {source}; give a directory of scenario `.toml` files", path.display())]
     Dir {
         /// The dir.
         path: PathBuf,
@@ -365,16 +367,34 @@ impl ScenarioLibrary {
         for path in toml_files(dir)? {
             let text = read_file(&path)?;
             let (s, l) = Scenario::parse(&path, &text)?;
-            if let Some((_, _, first)) = lib.scenarios.get(&s.id) {
-                return Err(ScenarioError::Duplicate {
-                    id: s.id.clone(),
-                    first: first.clone(),
-                    second: path,
-                });
-            }
-            lib.scenarios.insert(s.id.clone(), (s, l, path));
+            lib.insert(s, l, path)?;
         }
         Ok(lib)
+    }
+
+    /// Adds one scenario; `Err` when its id is already in the library.
+    fn insert(&mut self, s: Scenario, layout: Layout, path: PathBuf) -> Result<(), ScenarioError> {
+        if let Some((_, _, first)) = self.scenarios.get(&s.id) {
+            return Err(ScenarioError::Duplicate {
+                id: s.id.clone(),
+                first: first.clone(),
+                second: path,
+            });
+        }
+        self.scenarios.insert(s.id.clone(), (s, layout, path));
+        Ok(())
+    }
+
+    /// Adds every scenario of `other`; one with the id of a scenario already here replaces
+    /// it (a team's own version of a built-in scenario). Returns the ids replaced.
+    pub fn overlay(&mut self, other: ScenarioLibrary) -> Vec<String> {
+        let mut replaced = Vec::new();
+        for (id, entry) in other.scenarios {
+            if self.scenarios.insert(id.clone(), entry).is_some() {
+                replaced.push(id);
+            }
+        }
+        replaced
     }
 
     /// One scenario by id, or an error listing close matches.
