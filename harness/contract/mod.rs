@@ -40,6 +40,8 @@ mod names;
 mod outcome;
 mod property;
 mod strict;
+#[cfg(test)]
+mod tests;
 
 use std::fs;
 use std::path::Path;
