@@ -14,7 +14,11 @@ fn member(path: &str, kind: MemberKind) -> Member {
         path: RawPath::from(path),
         raw_name: RawPath::from(path),
         kind,
-        mode: if kind == MemberKind::Dir { 0o755 } else { 0o644 },
+        mode: if kind == MemberKind::Dir {
+            0o755
+        } else {
+            0o644
+        },
         uid: 0,
         gid: 0,
         mtime: 0,
@@ -24,6 +28,9 @@ fn member(path: &str, kind: MemberKind) -> Member {
         device: None,
         form: HeaderForm::Ustar,
         offset: 0,
+        uname: Vec::new(),
+        gname: Vec::new(),
+        pax: Default::default(),
     }
 }
 
@@ -87,11 +94,7 @@ fn judge(layout: &Layout, packager: &dyn Packager, opts: ContractOptions) -> Vec
 
 #[test]
 fn strict_properties_are_checked_only_in_the_strict_profile() {
-    let layout = Layout::new().with(Entry::file(
-        Root::Model,
-        "a.txt",
-        Content::Text("a".into()),
-    ));
+    let layout = Layout::new().with(Entry::file(Root::Model, "a.txt", Content::Text("a".into())));
     let p = FnPackager::new("unnormalized", |_: &Path, out: &Path| {
         write_unnormalized(out, &[("a.txt", b"a")])
     });
@@ -170,10 +173,17 @@ fn normalized_owners_modes_and_mtimes() {
     assert_eq!(with(&|x| x.mode = 0o444), 0);
     let mut dir = member("d", MemberKind::Dir);
     dir.mode = 0o754;
-    assert_eq!(normalized(vec![dir], None).len(), 1, "a dir others cannot search");
+    assert_eq!(
+        normalized(vec![dir], None).len(),
+        1,
+        "a dir others cannot search"
+    );
     let mut link = member("l", MemberKind::Symlink);
     link.mode = 0o777;
-    assert!(normalized(vec![link], None).is_empty(), "link modes do not count");
+    assert!(
+        normalized(vec![link], None).is_empty(),
+        "link modes do not count"
+    );
     let mut later = file("b");
     later.mtime = 5;
     assert_eq!(normalized(vec![file("a"), later], None).len(), 1);
@@ -187,6 +197,7 @@ fn normalized_gzip_header() {
         has_comment: false,
         xfl: 0,
         os: 3,
+        extra: None,
     };
     assert!(normalized(vec![], Some(header(0, None))).is_empty());
     assert_eq!(normalized(vec![], Some(header(7, None))).len(), 1);
@@ -199,9 +210,18 @@ fn deterministic_compares_the_second_run() {
     let out_path = dir.path().join("model.tar.gz");
     fs::write(&out_path, b"bytes").expect("write");
     let (sha, _) = crate::layout::hash_file(&out_path).expect("hash");
-    let run = |second| {
+    let run = |output: Option<[u8; 32]>| {
+        let second = SecondRun {
+            output,
+            output_file: None,
+            after: Err("not taken".into()),
+            varied: Vec::new(),
+            not_varied: Vec::new(),
+            causes: Vec::new(),
+            attribution: None,
+        };
         let mut out = Vec::new();
-        strict::check_deterministic(&out_path, second, &mut out);
+        strict::check_deterministic(&out_path, &second, &mut out);
         props(&out).len()
     };
     assert_eq!(run(Some(sha)), 0);
@@ -222,7 +242,9 @@ fn ids_parse_back_and_unknown_ids_do_not() {
 fn elide_keeps_both_ends_past_160_chars() {
     let short = "x".repeat(160);
     assert_eq!(elide(&short), short);
-    let long: String = (0..200).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let long: String = (0..200)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     let e = elide(&long);
     assert_eq!(e, format!("{}…[60 chars]…{}", &long[..90], &long[150..]));
 }
@@ -240,7 +262,10 @@ fn capped_keeps_a_dozen_and_counts_the_rest() {
 fn a_violation_displays_its_parts() {
     let mut x = property::v(Property::Fidelity, Some(RawPath::from("a")), "e", "f");
     x.details = vec!["d".into()];
-    assert_eq!(x.to_string(), "[fidelity] `a`: expected e; found f\n      d");
+    assert_eq!(
+        x.to_string(),
+        "[fidelity] `a`: expected e; found f\n      d"
+    );
     let json = serde_json::to_value(&x).expect("json");
     assert_eq!(json["property"], "fidelity");
 }
