@@ -458,6 +458,17 @@ fn assert_caused_by(script: &str, variation: &str) {
     }
 }
 
+/// A packager that stamps the clock (the gzip header's mtime from `time.time()`) is
+/// nondeterministic by itself; no variation is blamed because its run fell in another second.
+#[test]
+fn a_packager_that_stamps_the_clock_is_nondeterministic_by_itself() {
+    let v = deterministic_violations("clock_gzip.py");
+    assert!(!v.is_empty(), "`deterministic` held");
+    for x in &v {
+        assert_eq!(x.found, "different bytes, even with nothing varied", "{x}");
+    }
+}
+
 #[test]
 fn a_packager_that_stores_umask_dependent_modes_is_blamed_on_the_umask() {
     assert_caused_by("umask_modes.py", "umask");

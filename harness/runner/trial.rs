@@ -240,6 +240,7 @@ fn second_run(
     };
     if r.output.is_some() && r.output != first_hash {
         if bisect == Bisect::Yes {
+            wait_for_the_next_clock_second(&first);
             let b = vary::bisect(packager, sandbox, layout, job, &on, first_hash);
             attribute(&mut second, b);
         } else {
@@ -252,12 +253,30 @@ fn second_run(
     Ok(second)
 }
 
+/// Waits until the wall clock is past the second in which the first output was written.
+///
+/// Tar and gzip stamp whole seconds. A packager that stamps the clock (a gzip header mtime
+/// from `time.time()`, as `tarfile.open(mode="w:gz")` does) changes its output once a second;
+/// without the wait, the bisection's control run (nothing varied) can fall in the first run's
+/// second and match it, and every variation whose run fell in a later second is blamed. With
+/// it, such a packager shows as nondeterministic by itself. Usually free: the rerun itself
+/// took most of the second.
+fn wait_for_the_next_clock_second(first_output: &std::path::Path) {
+    let written = std::fs::metadata(first_output).and_then(|m| m.modified());
+    if let Ok(written) = written {
+        let past = written + std::time::Duration::from_millis(1_050);
+        if let Ok(left) = past.duration_since(std::time::SystemTime::now()) {
+            std::thread::sleep(left);
+        }
+    }
+}
+
 /// Writes what the bisection found into the rerun's evidence.
 fn attribute(second: &mut SecondRun, b: Bisection) {
     second.attribution = Some(match b {
         Bisection::Unvaried => {
             second.causes.push("none".into());
-            "a third run with nothing varied differs too: the packager is nondeterministic by itself (a clock, a random name, thread timing)".into()
+            "a third run with nothing varied, in a later second, differs too: the packager stamps the clock or is nondeterministic by itself (a random name, thread timing)".into()
         }
         Bisection::Causes(vs) => {
             second.causes = vs.iter().map(|v| v.id().to_owned()).collect();
