@@ -419,3 +419,32 @@ fn open_archive_refuses_devices_and_directories_and_never_waits_for_a_fifo_write
     let (_, err) = Manifest::read_lenient(f, Limits::default());
     assert_eq!(err.map(|e| e.class()), Some("not-an-archive"));
 }
+
+/// The gzip header's FNAME and FCOMMENT fields are read whole (up to their NUL) and the file
+/// name is kept: `normalized` and `packtest diff` report it.
+#[test]
+fn a_gzip_header_file_name_is_read_whole() {
+    let mut t = ::tar::Builder::new(Vec::new());
+    let mut h = ::tar::Header::new_ustar();
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_cksum();
+    t.append_data(&mut h, "a", &b"x"[..]).unwrap();
+    let tar = t.into_inner().unwrap();
+    let mut gz = flate2::GzBuilder::new()
+        .filename("model.tar")
+        .comment("made by hand")
+        .write(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    let bytes = gz.finish().unwrap();
+    let (m, err) = Manifest::read_lenient(bytes.as_slice(), Limits::default());
+    assert!(err.is_none(), "{err:?}");
+    let header = m.gzip_header.expect("a gzip header");
+    assert_eq!(header.file_name.as_deref(), Some(&b"model.tar"[..]));
+    assert!(header.has_comment);
+    assert_eq!(
+        m.members.len(),
+        1,
+        "the member after the header fields is read"
+    );
+}

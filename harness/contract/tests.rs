@@ -269,3 +269,27 @@ fn a_violation_displays_its_parts() {
     let json = serde_json::to_value(&x).expect("json");
     assert_eq!(json["property"], "fidelity");
 }
+
+#[test]
+fn sandbox_bytes_counts_file_bytes_only() {
+    use crate::layout::{Digest, Node};
+    let mut d = Digest {
+        nodes: Default::default(),
+    };
+    let file = |size| Node::File {
+        mode: 0o644,
+        size,
+        sha256: [0; 32],
+    };
+    d.nodes.insert(RawPath::from("a"), file(3));
+    d.nodes.insert(RawPath::from("b"), file(5));
+    d.nodes
+        .insert(RawPath::from("d"), Node::Dir { mode: 0o755 });
+    assert_eq!(framing::sandbox_bytes(&d), 8);
+    d.nodes.insert(RawPath::from("huge"), file(u64::MAX));
+    assert_eq!(
+        framing::sandbox_bytes(&d),
+        u64::MAX,
+        "saturates, never wraps"
+    );
+}

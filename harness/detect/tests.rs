@@ -309,3 +309,34 @@ fn kserve_refuses_an_absolute_or_escaping_link_member() {
     assert!(has(&f, Code::LinkInArchive, "d/up"), "{f:?}");
     assert!(!has(&f, Code::LinkInArchive, "ok"), "{f:?}");
 }
+
+#[test]
+fn weights_are_sniffed_by_name_and_a_bare_extension_is_not_a_model_file() {
+    use super::sniff::{is_model_file_name, sniff_name, Sniffed};
+    assert_eq!(sniff_name(b"model.safetensors"), Some(Sniffed::Safetensors));
+    assert_eq!(sniff_name(b"saved_model.pb"), Some(Sniffed::SavedModel));
+    assert_eq!(sniff_name(b"model.pth"), Some(Sniffed::TorchZip));
+    assert_eq!(sniff_name(b"notes.txt"), None);
+    assert!(is_model_file_name(b"a.pt"));
+    assert!(is_model_file_name(b"model.safetensors"));
+    // A file named only by its extension is a dotfile, not a model.
+    assert!(!is_model_file_name(b".pt"));
+    assert!(!is_model_file_name(b".safetensors"));
+}
+
+#[test]
+fn a_config_json_is_a_hugging_face_one_only_with_a_tokenizer_or_weights_beside_it() {
+    let config = || Entry::file(Root::Model, "config.json", Content::Text("{}".into()));
+    // A PyTorch model with a config of its own: no Hugging Face rule applies.
+    let plain = Layout::new().with(weights()).with(config());
+    let v = dir_codes(&plain, Target::Sagemaker);
+    assert_eq!(count(&v, Code::HfIncomplete), 0, "{v:?}");
+    // A tokenizer beside the config makes it a Hugging Face model, which has no weights.
+    let hf = Layout::new().with(config()).with(Entry::file(
+        Root::Model,
+        "tokenizer.json",
+        Content::Text("{}".into()),
+    ));
+    let v = dir_codes(&hf, Target::Sagemaker);
+    assert!(has(&v, Code::HfIncomplete, "config.json"), "{v:?}");
+}
