@@ -181,53 +181,59 @@ fn bytes_or_dash(v: Option<&[u8]>) -> String {
     }
 }
 
+/// Pushes a change of `field` when `a` and `b` differ, each side shown by `show`.
+fn push_if<V: PartialEq>(
+    out: &mut Vec<FieldChange>,
+    field: &str,
+    a: V,
+    b: V,
+    show: impl Fn(&V) -> String,
+) {
+    if a != b {
+        out.push(change(field, show(&a), show(&b)));
+    }
+}
+
+/// Bytes as hex, `-` when absent.
+fn hex_or_dash(v: Option<&[u8]>) -> String {
+    v.map_or("-".into(), |x| RawPath::new(x.to_vec()).to_hex())
+}
+
 /// The gzip layer's differences.
 fn compare_gzip(a: &Manifest, b: &Manifest) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    if a.compression != b.compression {
-        let name = |c: Compression| match c {
-            Compression::Gzip => "gzip",
-            Compression::None => "none",
-        };
-        out.push(change(
-            "compression",
-            name(a.compression),
-            name(b.compression),
-        ));
-    }
-    if a.gzip_members != b.gzip_members {
-        out.push(change("gzip-members", a.gzip_members, b.gzip_members));
-    }
+    let name = |c: &Compression| match c {
+        Compression::Gzip => "gzip".to_owned(),
+        Compression::None => "none".to_owned(),
+    };
+    push_if(&mut out, "compression", a.compression, b.compression, name);
+    push_if(
+        &mut out,
+        "gzip-members",
+        a.gzip_members,
+        b.gzip_members,
+        ToString::to_string,
+    );
     // A plain tar has no header to compare; the compression change says it all.
     let (Some(ha), Some(hb)) = (&a.gzip_header, &b.gzip_header) else {
         return out;
     };
-    if ha.mtime != hb.mtime {
-        out.push(change("mtime", ha.mtime, hb.mtime));
-    }
-    if ha.os != hb.os {
-        out.push(change("os", ha.os, hb.os));
-    }
-    if ha.xfl != hb.xfl {
-        out.push(change("xfl", ha.xfl, hb.xfl));
-    }
-    if ha.file_name != hb.file_name {
-        out.push(change(
-            "name",
-            bytes_or_dash(ha.file_name.as_deref()),
-            bytes_or_dash(hb.file_name.as_deref()),
-        ));
-    }
-    if ha.has_comment != hb.has_comment {
-        out.push(change("comment", ha.has_comment, hb.has_comment));
-    }
-    if ha.extra != hb.extra {
-        let hex = |v: &Option<Vec<u8>>| match v {
-            Some(x) => RawPath::new(x.clone()).to_hex(),
-            None => "-".into(),
-        };
-        out.push(change("extra", hex(&ha.extra), hex(&hb.extra)));
-    }
+    push_if(&mut out, "mtime", ha.mtime, hb.mtime, ToString::to_string);
+    push_if(&mut out, "os", ha.os, hb.os, ToString::to_string);
+    push_if(&mut out, "xfl", ha.xfl, hb.xfl, ToString::to_string);
+    push_if(&mut out, "name", &ha.file_name, &hb.file_name, |n| {
+        bytes_or_dash(n.as_deref())
+    });
+    push_if(
+        &mut out,
+        "comment",
+        ha.has_comment,
+        hb.has_comment,
+        ToString::to_string,
+    );
+    push_if(&mut out, "extra", &ha.extra, &hb.extra, |x| {
+        hex_or_dash(x.as_deref())
+    });
     out
 }
 
@@ -301,57 +307,31 @@ pub fn compare_manifests(a: &Manifest, b: &Manifest) -> ArchiveDiff {
 /// The fields of two members that differ, in a fixed order.
 fn compare_members(a: &Member, b: &Member) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    if a.kind != b.kind {
-        out.push(change("type", a.kind.name(), b.kind.name()));
-    }
-    if a.mode != b.mode {
-        out.push(change(
-            "mode",
-            format!("{:04o}", a.mode),
-            format!("{:04o}", b.mode),
-        ));
-    }
-    if a.uid != b.uid {
-        out.push(change("uid", a.uid, b.uid));
-    }
-    if a.gid != b.gid {
-        out.push(change("gid", a.gid, b.gid));
-    }
-    if a.uname != b.uname {
-        out.push(change(
-            "uname",
-            RawPath::new(a.uname.clone()),
-            RawPath::new(b.uname.clone()),
-        ));
-    }
-    if a.gname != b.gname {
-        out.push(change(
-            "gname",
-            RawPath::new(a.gname.clone()),
-            RawPath::new(b.gname.clone()),
-        ));
-    }
-    if a.mtime != b.mtime {
-        out.push(change("mtime", a.mtime, b.mtime));
-    }
-    if a.size != b.size {
-        out.push(change("size", a.size, b.size));
-    }
-    if a.sha256 != b.sha256 {
-        let hex = |h: &Option<[u8; 32]>| match h {
-            Some(h) => RawPath::new(h.to_vec()).to_hex(),
-            None => "-".into(),
-        };
-        out.push(change("sha256", hex(&a.sha256), hex(&b.sha256)));
-    }
-    if a.link_target != b.link_target {
-        let t = |t: &Option<RawPath>| t.as_ref().map_or("-".into(), RawPath::display);
-        out.push(change("link-target", t(&a.link_target), t(&b.link_target)));
-    }
-    if a.device != b.device {
-        let dev = |d: Option<(u32, u32)>| d.map_or("-".into(), |(x, y)| format!("{x},{y}"));
-        out.push(change("device", dev(a.device), dev(b.device)));
-    }
+    push_if(&mut out, "type", a.kind, b.kind, |k| k.name().to_owned());
+    push_if(&mut out, "mode", a.mode, b.mode, |m| format!("{m:04o}"));
+    push_if(&mut out, "uid", a.uid, b.uid, ToString::to_string);
+    push_if(&mut out, "gid", a.gid, b.gid, ToString::to_string);
+    push_if(&mut out, "uname", &a.uname, &b.uname, |n| {
+        bytes_or_dash(Some(n))
+    });
+    push_if(&mut out, "gname", &a.gname, &b.gname, |n| {
+        bytes_or_dash(Some(n))
+    });
+    push_if(&mut out, "mtime", a.mtime, b.mtime, ToString::to_string);
+    push_if(&mut out, "size", a.size, b.size, ToString::to_string);
+    push_if(&mut out, "sha256", a.sha256, b.sha256, |h| {
+        hex_or_dash(h.as_ref().map(|h| &h[..]))
+    });
+    push_if(
+        &mut out,
+        "link-target",
+        &a.link_target,
+        &b.link_target,
+        |t| t.as_ref().map_or("-".into(), RawPath::display),
+    );
+    push_if(&mut out, "device", a.device, b.device, |d| {
+        d.map_or("-".into(), |(x, y)| format!("{x},{y}"))
+    });
     out.extend(compare_pax(&a.pax, &b.pax));
     out
 }
