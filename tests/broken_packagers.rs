@@ -403,8 +403,7 @@ fn an_archive_far_bigger_than_the_sandbox_is_cut_off_and_called_a_fidelity_failu
     assert!(seen >= 1, "no case ran");
 }
 
-/// The deterministic violations of a strict run of `tests/broken/SCRIPT` (a few cases; the
-/// baseline alone fails `deterministic`, so the run stops there).
+/// The deterministic violations of a strict run of three cases of `tests/broken/SCRIPT`.
 fn deterministic_violations(script: &str) -> Vec<packtest::contract::Violation> {
     deterministic_run(script).0
 }
@@ -414,13 +413,19 @@ fn deterministic_run(script: &str) -> (Vec<packtest::contract::Violation>, usize
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/broken")
         .join(script);
+    strict_run(&script, 3)
+}
+
+/// A strict, unshrunk run of `cases` cases of the Python packager `script`: the deterministic
+/// violations of its causes, and how many cases passed or failed (were judged).
+fn strict_run(script: &Path, cases: u64) -> (Vec<packtest::contract::Violation>, usize) {
     let p = CommandPackager::parse(&format!(
         "python3 {} {{model_dir}} {{output}}",
         script.display()
     ))
     .unwrap();
     let outcome = Harness::new(p)
-        .cases(3)
+        .cases(cases)
         .seed(SEED)
         .target(packtest::target::Target::Posix)
         .strict()
@@ -532,26 +537,7 @@ fn a_packager_that_cannot_run_as_another_user_is_not_blamed_on_the_uid() {
             .join(f);
         fs::copy(&src, dir.path().join(f)).unwrap();
     }
-    let p = CommandPackager::parse(&format!(
-        "python3 {} {{model_dir}} {{output}}",
-        dir.path().join("umask_modes.py").display()
-    ))
-    .unwrap();
-    let outcome = Harness::new(p)
-        .cases(1)
-        .seed(SEED)
-        .target(packtest::target::Target::Posix)
-        .strict()
-        .no_shrink()
-        .timeout(Duration::from_secs(20))
-        .run();
-    let report = outcome.result.expect("the run happens");
-    let v: Vec<_> = report
-        .causes
-        .iter()
-        .filter(|c| c.property.id() == "deterministic")
-        .flat_map(|c| c.violations.clone())
-        .collect();
+    let (v, _) = strict_run(&dir.path().join("umask_modes.py"), 1);
     assert!(!v.is_empty(), "the umask defect was not seen");
     assert_eq!(v[0].found, "different bytes, caused by: umask", "{}", v[0]);
     let details = v[0].details.join("\n");

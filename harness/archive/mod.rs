@@ -122,6 +122,20 @@ pub fn open_archive(path: &Path) -> io::Result<File> {
     Ok(f)
 }
 
+#[cfg(test)]
+impl Manifest {
+    /// A gzipped manifest of `members`, for unit tests that judge hand-made members.
+    pub(crate) fn of_members(members: Vec<Member>) -> Manifest {
+        Manifest {
+            compression: Compression::Gzip,
+            gzip_header: None,
+            gzip_members: 1,
+            members,
+            tar_size: 0,
+        }
+    }
+}
+
 impl Manifest {
     /// Reads an archive file (opened with [`open_archive`]). See [`Manifest::read_lenient`]
     /// for partial results.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::property::{capped, MAX_DETAILS};
 use super::*;
-use crate::archive::{Compression, GzipHeader, HeaderForm, Member, MemberKind};
+use crate::archive::{GzipHeader, HeaderForm, Member, MemberKind};
 use crate::layout::{Content, Entry, Layout, Root};
 use crate::packager::{FnPackager, PackJob, Packager};
 
@@ -36,16 +36,6 @@ fn member(path: &str, kind: MemberKind) -> Member {
 
 fn file(path: &str) -> Member {
     member(path, MemberKind::File)
-}
-
-fn manifest(members: Vec<Member>) -> Manifest {
-    Manifest {
-        compression: Compression::Gzip,
-        gzip_header: None,
-        gzip_members: 1,
-        members,
-        tar_size: 0,
-    }
 }
 
 fn props(out: &[Violation]) -> Vec<&str> {
@@ -112,7 +102,10 @@ fn strict_properties_are_checked_only_in_the_strict_profile() {
 fn sorted_accepts_byte_and_depth_first_order_only() {
     let run = |names: &[&str]| {
         let mut out = Vec::new();
-        strict::check_sorted(&manifest(names.iter().map(|n| file(n)).collect()), &mut out);
+        strict::check_sorted(
+            &Manifest::of_members(names.iter().map(|n| file(n)).collect()),
+            &mut out,
+        );
         out
     };
     assert!(run(&["a", "b", "c"]).is_empty());
@@ -128,10 +121,10 @@ fn sorted_accepts_byte_and_depth_first_order_only() {
 #[test]
 fn sorted_wants_each_directory_before_its_children() {
     let mut out = Vec::new();
-    let m = manifest(vec![member("d", MemberKind::Dir), file("d/x")]);
+    let m = Manifest::of_members(vec![member("d", MemberKind::Dir), file("d/x")]);
     strict::check_sorted(&m, &mut out);
     assert!(out.is_empty(), "{out:?}");
-    let m = manifest(vec![file("d/x"), member("d", MemberKind::Dir), file("e")]);
+    let m = Manifest::of_members(vec![file("d/x"), member("d", MemberKind::Dir), file("e")]);
     strict::check_sorted(&m, &mut out);
     let late: Vec<_> = out
         .iter()
@@ -141,14 +134,17 @@ fn sorted_wants_each_directory_before_its_children() {
     assert_eq!(late[0].path, Some(RawPath::from("d/x")));
     // A parent that is not a listed directory is not required first.
     let mut out = Vec::new();
-    strict::check_sorted(&manifest(vec![file("d/x"), file("d")]), &mut out);
+    strict::check_sorted(
+        &Manifest::of_members(vec![file("d/x"), file("d")]),
+        &mut out,
+    );
     assert!(out
         .iter()
         .all(|v| v.expected != "each directory before its children"));
 }
 
 fn normalized(members: Vec<Member>, header: Option<GzipHeader>) -> Vec<Violation> {
-    let mut m = manifest(members);
+    let mut m = Manifest::of_members(members);
     m.gzip_header = header;
     let mut out = Vec::new();
     strict::check_normalized(&m, &mut out);

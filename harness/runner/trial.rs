@@ -311,6 +311,18 @@ mod tests {
         }
     }
 
+    /// A strict trial of `p` on the baseline layout, bisecting.
+    fn strict_baseline(p: &dyn Packager) -> Trial {
+        trial(
+            p,
+            &super::super::baseline_layout(),
+            &strict(),
+            &[],
+            Bisect::Yes,
+        )
+        .0
+    }
+
     fn reference(model: &Path, out: &Path) -> Result<(), String> {
         ReferencePackager::new()
             .pack_dir(model, out)
@@ -321,13 +333,7 @@ mod tests {
     #[test]
     fn the_reference_packager_passes_strict_on_the_baseline() {
         let p = FnPackager::new("reference", reference);
-        let (t, _) = trial(
-            &p,
-            &super::super::baseline_layout(),
-            &strict(),
-            &[],
-            Bisect::Yes,
-        );
+        let t = strict_baseline(&p);
         assert!(matches!(t, Trial::Pass), "{:?}", violations(&t));
     }
 
@@ -341,13 +347,7 @@ mod tests {
             }
             reference(model, out)
         });
-        let (t, _) = trial(
-            &p,
-            &super::super::baseline_layout(),
-            &strict(),
-            &[],
-            Bisect::Yes,
-        );
+        let t = strict_baseline(&p);
         let v = violations(&t);
         assert!(
             v.iter()

@@ -1,7 +1,7 @@
 //! The consumers' extraction model on hand-made manifests.
 
 use super::*;
-use crate::archive::{Compression, HeaderForm, Member, MemberKind};
+use crate::archive::{HeaderForm, Member, MemberKind};
 use crate::layout::RawPath;
 
 fn member(name: &str, kind: MemberKind, link: Option<&str>) -> Member {
@@ -25,21 +25,11 @@ fn member(name: &str, kind: MemberKind, link: Option<&str>) -> Member {
     }
 }
 
-fn manifest(members: Vec<Member>) -> Manifest {
-    Manifest {
-        compression: Compression::Gzip,
-        gzip_header: None,
-        gzip_members: 1,
-        members,
-        tar_size: 0,
-    }
-}
-
 use MemberKind::{Dir, File, Hardlink, Symlink};
 
 #[test]
 fn sagemaker_refuses_every_link_posix_keeps_them() {
-    let m = manifest(vec![
+    let m = Manifest::of_members(vec![
         member("./", Dir, None),
         member("./a", File, None),
         member("./l", Symlink, Some("a")),
@@ -62,7 +52,7 @@ fn sagemaker_refuses_every_link_posix_keeps_them() {
 
 #[test]
 fn kserve_refuses_absolute_and_escaping_links_and_names() {
-    let m = manifest(vec![
+    let m = Manifest::of_members(vec![
         member("ok", Symlink, Some("a")),
         member("abs", Symlink, Some("/etc/passwd")),
         member("d/out", Symlink, Some("../../x")),
@@ -85,7 +75,7 @@ fn kserve_refuses_absolute_and_escaping_links_and_names() {
 
 #[test]
 fn writes_through_links_follow_the_consumer() {
-    let m = manifest(vec![
+    let m = Manifest::of_members(vec![
         member("d", Dir, None),
         member("l", Symlink, Some("d")),
         member("l/x", File, None),
