@@ -359,3 +359,119 @@ fn the_built_in_library_runs_from_the_cli_and_its_replays_name_it() {
         .assert()
         .code(1);
 }
+
+/// A model dir with a weights file and a symlink, which SageMaker hosting refuses.
+fn model_with_link(t: &Path) {
+    std::fs::create_dir(t.join("model")).unwrap();
+    std::fs::write(t.join("model/model.safetensors"), b"weights").unwrap();
+    std::os::unix::fs::symlink("model.safetensors", t.join("model/latest")).unwrap();
+    packtest()
+        .args(["pack", "model", "-o", "posix.tar.gz", "--target", "posix"])
+        .current_dir(t)
+        .assert()
+        .success();
+}
+
+#[test]
+fn every_json_output_starts_with_the_schema_version() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let start = readme.find("## JSON output").expect("the JSON section");
+    let section = &readme[start..start + readme[start..].find("\n## ").unwrap()];
+    let t = tempfile::tempdir().unwrap();
+    model_with_link(t.path());
+    std::fs::write(t.path().join("model/model.safetensors"), b"other").unwrap();
+    packtest()
+        .args(["pack", "model", "-o", "b.tar.gz", "--target", "posix"])
+        .current_dir(t.path())
+        .assert()
+        .success();
+    let runs: [(&[&str], i32); 5] = [
+        (&["diff", "posix.tar.gz", "b.tar.gz", "--json"], 1),
+        (&["inspect", "posix.tar.gz", "--json"], 0),
+        (&["diff", "posix.tar.gz", "posix.tar.gz", "--json"], 0),
+        (
+            &[
+                "unpack",
+                "posix.tar.gz",
+                "out-posix",
+                "--target",
+                "posix",
+                "--json",
+            ],
+            0,
+        ),
+        (&["unpack", "posix.tar.gz", "out-sm", "--json"], 1),
+    ];
+    for (args, code) in runs {
+        let a = packtest()
+            .args(args)
+            .current_dir(t.path())
+            .assert()
+            .code(code);
+        let out = text(&a.get_output().stdout);
+        assert!(
+            out.starts_with("{\n  \"schema_version\": 1,"),
+            "`packtest {}` JSON does not start with schema_version:\n{out}",
+            args.join(" ")
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v.as_object().unwrap().len() > 1, "{out}");
+        let mut fields = BTreeSet::new();
+        all_keys(&v, &mut fields);
+        for f in fields {
+            assert!(
+                section.contains(&format!("`{f}`")),
+                "README's JSON section does not document `{f}` of `packtest {}`",
+                args.join(" ")
+            );
+        }
+    }
+}
+
+/// Every object key in `v`, at any depth.
+fn all_keys(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.insert(k.clone());
+                all_keys(x, out);
+            }
+        }
+        serde_json::Value::Array(xs) => xs.iter().for_each(|x| all_keys(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn counts_in_messages_are_singular_or_plural() {
+    let t = tempfile::tempdir().unwrap();
+    model_with_link(t.path());
+    let a = packtest()
+        .args(["unpack", "posix.tar.gz", "out"])
+        .current_dir(t.path())
+        .assert()
+        .code(1);
+    let err = text(&a.get_output().stderr);
+    assert!(err.contains("refuses this archive (1 member);"), "{err}");
+    let a = packtest()
+        .args(["pack", "model", "-o", "c.tar.gz", "--target", "posix"])
+        .current_dir(t.path())
+        .assert()
+        .success();
+    let err = text(&a.get_output().stderr);
+    let want = "packed 1 file, 0 dirs, 1 symlink, 0 hard links, 0 special files into";
+    assert!(err.contains(want), "{err}");
+    std::fs::write(t.path().join("model/model.safetensors"), b"other weights").unwrap();
+    packtest()
+        .args(["pack", "model", "-o", "b.tar.gz", "--target", "posix"])
+        .current_dir(t.path())
+        .assert()
+        .success();
+    let a = packtest()
+        .args(["diff", "posix.tar.gz", "b.tar.gz"])
+        .current_dir(t.path())
+        .assert()
+        .code(1);
+    let out = text(&a.get_output().stdout);
+    assert!(out.contains("different: 1 member differs"), "{out}");
+}

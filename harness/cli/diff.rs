@@ -28,6 +28,7 @@ pub(super) fn diff(
     let written = if json {
         #[derive(serde::Serialize)]
         struct DiffJson<'a> {
+            schema_version: u32,
             a: String,
             b: String,
             same: bool,
@@ -37,6 +38,7 @@ pub(super) fn diff(
         serde_json::to_writer_pretty(
             &mut out,
             &DiffJson {
+                schema_version: packtest::report::SCHEMA_VERSION,
                 a: a.display().to_string(),
                 b: b.display().to_string(),
                 same: d.is_empty(),
@@ -71,7 +73,9 @@ fn write_text(out: &mut impl Write, a: &Path, b: &Path, d: &ArchiveDiff) -> std:
     let members = d.members.len() + d.only_in_a.len() + d.only_in_b.len();
     writeln!(
         out,
-        "different: {members} member(s) differ{}{}",
+        "different: {} differ{}{}{}",
+        super::count(members as u64, "member"),
+        if members == 1 { "s" } else { "" },
         if d.gzip.is_empty() {
             ""
         } else {

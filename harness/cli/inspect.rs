@@ -25,6 +25,7 @@ pub(super) fn inspect(
         }
         #[derive(serde::Serialize)]
         struct InspectJson<'a> {
+            schema_version: u32,
             archive: String,
             compression: packtest::archive::Compression,
             error: Option<ErrorJson>,
@@ -34,6 +35,7 @@ pub(super) fn inspect(
             name_problems: &'a [packtest::archive::NameProblem],
         }
         let v = InspectJson {
+            schema_version: packtest::report::SCHEMA_VERSION,
             archive: archive.display().to_string(),
             compression: manifest.compression,
             error: error.as_ref().map(|e| ErrorJson {

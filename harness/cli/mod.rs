@@ -61,3 +61,21 @@ pub fn dispatch(command: Command) -> Result<Status, CliError> {
         Command::Sim(args) => sim::sim(args),
     }
 }
+
+/// `n` and the noun, in the plural unless `n` is 1: "1 member", "3 members".
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Counts joined with commas: "2 files, 1 dir, 0 symlinks".
+fn tally(counts: &[(u64, &str)]) -> String {
+    counts
+        .iter()
+        .map(|&(n, noun)| count(n, noun))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

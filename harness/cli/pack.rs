@@ -43,14 +43,19 @@ pub(super) fn pack(
     match packager.pack_dir(model_dir, output) {
         Ok(stats) => {
             eprintln!(
-                "packed {} files, {} dirs, {} symlinks, {} hard links, {} special files{} into `{}`: {} -> {} bytes in {:.2?}",
-                stats.files,
-                stats.dirs,
-                stats.symlinks,
-                stats.hardlinks,
-                stats.specials,
+                "packed {}{} into `{}`: {} -> {} bytes in {:.2?}",
+                super::tally(&[
+                    (stats.files, "file"),
+                    (stats.dirs, "dir"),
+                    (stats.symlinks, "symlink"),
+                    (stats.hardlinks, "hard link"),
+                    (stats.specials, "special file"),
+                ]),
                 if stats.sockets_skipped > 0 {
-                    format!(" ({} sockets left out)", stats.sockets_skipped)
+                    format!(
+                        " ({} left out)",
+                        super::count(stats.sockets_skipped, "socket")
+                    )
                 } else {
                     String::new()
                 },

@@ -18,7 +18,7 @@ pub(super) fn unpack(
     if json {
         let v = match &r {
             Ok(rep) => {
-                serde_json::json!({ "status": if rep.refusals.is_empty() { "ok" } else { "partial" }, "report": rep })
+                serde_json::json!({ "status": if rep.refusals.is_empty() { "ok" } else { "partial" }, "target": target, "report": rep })
             }
             Err(e) => serde_json::json!({
                 "status": if e.is_usage() { "bad-input" } else { "refused" },
@@ -27,7 +27,7 @@ pub(super) fn unpack(
                 "refusals": match e { UnpackError::Refused { refusals, .. } => serde_json::to_value(refusals).unwrap_or_default(), _ => serde_json::Value::Null },
             }),
         };
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        println!("{}", packtest::report::versioned_json(&v));
     }
     match r {
         Ok(rep) => {
@@ -39,17 +39,22 @@ pub(super) fn unpack(
             }
             if !json {
                 eprintln!(
-                    "packtest unpack: {} files, {} dirs, {} symlinks, {} special files into `{}` as {} extracts them{}",
-                    rep.files,
-                    rep.dirs,
-                    rep.symlinks,
-                    rep.specials,
+                    "packtest unpack: {} into `{}` as {} extracts them{}",
+                    super::tally(&[
+                        (rep.files, "file"),
+                        (rep.dirs, "dir"),
+                        (rep.symlinks, "symlink"),
+                        (rep.specials, "special file"),
+                    ]),
                     dir.display(),
                     target,
                     if rep.refusals.is_empty() {
                         String::new()
                     } else {
-                        format!("; {} member(s) skipped", rep.refusals.len())
+                        format!(
+                            "; {} skipped",
+                            super::count(rep.refusals.len() as u64, "member")
+                        )
                     }
                 );
             }

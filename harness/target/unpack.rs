@@ -49,7 +49,7 @@ pub enum UnpackError {
         source: ArchiveError,
     },
     /// The consumer refuses the archive as a whole (exit 1); nothing was written.
-    #[error("{target}'s consumer refuses this archive ({} member(s)); first: `{}`: {}; nothing was written", refusals.len(), refusals[0].name, refusals[0].message)]
+    #[error("{target}'s consumer refuses this archive ({} member{}); first: `{}`: {}; nothing was written", refusals.len(), if refusals.len() == 1 { "" } else { "s" }, refusals[0].name, refusals[0].message)]
     Refused {
         /// The target.
         target: Target,
