@@ -4,7 +4,8 @@
 //! with constant memory (metadata blocks are capped by [`Limits`]) and an optional cap on the
 //! decompressed size (a gzip-bomb guard). It reads the gzip stream to EOF, so CRC32, ISIZE,
 //! concatenated members and trailing garbage are all checked (see `gzip`), and it checks tar
-//! header checksums and the end-of-archive marker (see `tar`).
+//! header checksums and the end-of-archive marker (see `tar`). The gzip layer inflates on its
+//! own thread, beside the tar parsing and hashing (see `pipe`).
 //!
 //! Framing defects are [`ArchiveError`]s. Unsafe member names (absolute, `..`) are not framing
 //! defects: the manifest still reads, and [`Manifest::name_problems`] lists them, so that the
@@ -16,6 +17,7 @@ mod gzip;
 mod header;
 mod member;
 mod names;
+mod pipe;
 mod tar;
 
 use std::fs::File;
@@ -145,7 +147,7 @@ impl Manifest {
     }
 
     /// Reads a `.tar.gz`, multi-member gzip, or plain `.tar` stream.
-    pub fn read(r: impl Read, limits: Limits) -> Result<Manifest, ArchiveError> {
+    pub fn read(r: impl Read + Send, limits: Limits) -> Result<Manifest, ArchiveError> {
         let (m, err) = Manifest::read_lenient(r, limits);
         match err {
             Some(e) => Err(e),
@@ -154,7 +156,7 @@ impl Manifest {
     }
 
     /// Reads as far as possible: the members read before any defect, and the defect.
-    pub fn read_lenient(r: impl Read, limits: Limits) -> (Manifest, Option<ArchiveError>) {
+    pub fn read_lenient(r: impl Read + Send, limits: Limits) -> (Manifest, Option<ArchiveError>) {
         Manifest::read_into(r, limits, None)
     }
 
@@ -162,7 +164,7 @@ impl Manifest {
     /// file `sink` opens for its index (or nowhere, for `None`). The data is hashed as it is
     /// copied, so the manifest's sha256 is that of the bytes written.
     pub fn read_into(
-        r: impl Read,
+        r: impl Read + Send,
         limits: Limits,
         sink: Option<&mut dyn FnMut(u64) -> io::Result<Option<File>>>,
     ) -> (Manifest, Option<ArchiveError>) {
@@ -180,12 +182,27 @@ impl Manifest {
         };
         if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
             manifest.compression = Compression::Gzip;
-            let mut gz = gzip::GzipReader::new(input, limits.max_unpacked);
-            let err = read_members(&mut gz, limits, &mut manifest, sink);
-            // Read the gzip layer to EOF: CRC, ISIZE and trailing garbage are only checked there.
-            let err = err.or_else(|| drain(&mut gz).err());
-            manifest.gzip_header = gz.header.clone();
-            manifest.gzip_members = gz.members;
+            let gz = gzip::GzipReader::new(input, limits.max_unpacked);
+            let (err, end) = std::thread::scope(|scope| {
+                let (mut inflated, inflating) = pipe::spawn(scope, gz);
+                let err = read_members(&mut inflated, limits, &mut manifest, sink);
+                // Read the gzip layer to EOF: CRC, ISIZE and trailing garbage are only checked
+                // there.
+                let err = err.or_else(|| drain(&mut inflated).err());
+                // Hang up first, so a thread still inflating stops at its next buffer.
+                drop(inflated);
+                (err, inflating.join())
+            });
+            match end {
+                Ok(end) => {
+                    manifest.gzip_header = end.header;
+                    manifest.gzip_members = end.members;
+                }
+                Err(_) => {
+                    let e = io::Error::other("the inflating thread panicked");
+                    return (manifest, err.or(Some(ArchiveError::Io(e))));
+                }
+            }
             (manifest, err)
         } else if looks_like_tar(head) {
             let err = read_members(&mut input, limits, &mut manifest, sink);
