@@ -9,12 +9,14 @@
 #    own tests (tests/new_user/test_wheel.py) in that venv.
 # The packager under test is a correct one, a tarfile packager that dereferences safely
 # (tests/conformance/wrappers/py-deref-safe.py), saved as the user's `pack.py`.
-# `.ci/run` runs this script; the new crate's build is cached in target/new-user-crate.
+# `.ci/run` runs this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A fixed place under target/, so a second run reuses the new crate's build.
+work="$ROOT/target/new-user"
+rm -rf "$work"
+mkdir -p "$work"
 ln -s "$ROOT" "$work/packtest"
 
 # The fenced block that follows `<!-- new-user:$1 -->` in the README.
@@ -30,18 +32,21 @@ PY
 }
 user_lines() { grep -cv '^\s*\(#.*\|//.*\)\?$' "$1"; }
 
-echo "== a new Rust crate with packtest as a dev-dependency"
+echo "== a new Rust crate with packtest as a dev-dependency ($(date +%T))"
 cd "$work"
 cargo new --quiet --lib our-packager
 cd our-packager
 cp "$ROOT/tests/conformance/wrappers/py-deref-safe.py" pack.py
 readme_block Cargo.toml >> Cargo.toml
+# Not a README step: packtest's own lock, so the dependencies built for packtest's tests in
+# target/ are reused (a user's resolve may pick newer semver-compatible versions).
+cp "$ROOT/Cargo.lock" .
 mkdir -p tests
 readme_block tests/packager.rs > tests/packager.rs
 echo "the user's own lines: Cargo.toml $(readme_block Cargo.toml | user_lines /dev/stdin), tests/packager.rs $(user_lines tests/packager.rs)"
-CARGO_TARGET_DIR="$ROOT/target/new-user-crate" cargo test --quiet
+CARGO_TARGET_DIR="$ROOT/target" cargo test --quiet
 
-echo "== a new Python project with packtest and pytest in a fresh venv"
+echo "== a new Python project with packtest and pytest in a fresh venv ($(date +%T))"
 mkdir "$work/our-py"
 cd "$work/our-py"
 cp "$ROOT/tests/conformance/wrappers/py-deref-safe.py" pack.py
@@ -51,7 +56,7 @@ readme_block test_packager.py > test_packager.py
 echo "the user's own lines: setup $(user_lines "$work/setup.sh"), test_packager.py $(user_lines test_packager.py)"
 .venv/bin/python -m pytest -q -p no:cacheprovider test_packager.py
 
-echo "== the Python module's own tests, against the installed wheel"
+echo "== the Python module's own tests, against the installed wheel ($(date +%T))"
 mkdir "$work/module-tests"
 cp "$ROOT/tests/new_user/test_wheel.py" "$work/module-tests/"
 cd "$work/module-tests"
