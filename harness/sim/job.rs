@@ -223,7 +223,45 @@ pub(super) fn environment(
         ),
         ("TMPDIR".into(), tmp.as_os_str().to_owned()),
     ]);
+    env.extend(instance_env(spec, ml));
     env
+}
+
+/// The toolkit's variables that only restate the config files and the machine.
+fn instance_env(spec: &JobSpec<'_>, ml: &Path) -> Vec<(String, OsString)> {
+    let group = resource_config(spec, "")["instance_groups"][0].clone();
+    let data_config: Map<String, Value> = channels(spec)
+        .into_iter()
+        .map(|c| {
+            let v = json!({"RecordWrapperType": "None", "S3DistributionType": "FullyReplicated", "TrainingInputMode": "File"});
+            (c, v)
+        })
+        .collect();
+    // What Python's os.cpu_count() says: the CPUs online.
+    // SAFETY: sysconf takes a constant and touches no memory.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1);
+    let s = |k: &str, v: String| (k.to_owned(), OsString::from(v));
+    vec![
+        s("SM_CURRENT_INSTANCE_GROUP", "homogeneousCluster".into()),
+        s("SM_CURRENT_INSTANCE_GROUP_HOSTS", json!(spec.hosts).to_string()),
+        s("SM_INSTANCE_GROUPS", r#"["homogeneousCluster"]"#.into()),
+        s(
+            "SM_INSTANCE_GROUPS_DICT",
+            json!({ "homogeneousCluster": group }).to_string(),
+        ),
+        s("SM_DISTRIBUTION_INSTANCE_GROUPS", "[]".into()),
+        s("SM_IS_HETERO", "false".into()),
+        s("SM_INPUT_DATA_CONFIG", Value::Object(data_config).to_string()),
+        s(
+            "SM_OUTPUT_INTERMEDIATE_DIR",
+            ml.join("output/intermediate").display().to_string(),
+        ),
+        s("SM_NUM_CPUS", cpus.to_string()),
+        s("SM_NUM_NEURONS", "0".into()),
+        s("SM_FRAMEWORK_PARAMS", "{}".into()),
+        s("SM_FRAMEWORK_MODULE", String::new()),
+        s("SM_LOG_LEVEL", "20".into()),
+    ]
 }
 
 #[cfg(test)]

@@ -193,7 +193,7 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
         // Each host gets its own plan; once one falls back, the rest follow.
         let sandbox = job::build_host(&spec, name)?;
         let (p, mounts) = if paths == Paths::Private {
-            namespace::choose(sandbox.root())
+            namespace::choose(sandbox.root(), &names)
         } else {
             (paths.clone(), None)
         };
@@ -213,9 +213,12 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
         let env = match (&opts.toolkit, &mounts) {
             (None, _) => job::environment(&spec, name, &ml, &tmp),
             (Some(_), Some(_)) => vec![("TMPDIR".into(), tmp.into_os_string())],
+            // Without the private /etc/hosts the host names do not resolve: the toolkit's
+            // own switch skips its wait for them.
             (Some(_), None) => vec![
                 ("TMPDIR".into(), tmp.into_os_string()),
                 ("SAGEMAKER_BASE_DIR".into(), ml.clone().into_os_string()),
+                ("SM_STUDIO_LOCAL_MODE".into(), "true".into()),
             ],
         };
         procs.push(hosts::HostProcess {

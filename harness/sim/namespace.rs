@@ -8,7 +8,8 @@
 //! host's `/opt` is bound back (so `/opt/conda`, `/opt/python` and the like keep working;
 //! files and symlinks come back as themselves) and `opt/ml` is bound in. The host's `/opt` is
 //! reached through a bind of it under the sandbox's `out/`, made before the tmpfs covers it.
-//! Without a `/opt` at all there is no mount point an unprivileged user can make: the job then
+//! `/etc/hosts` gets the job's host names (`127.0.0.1 algo-1 algo-2 …`), as the platform's
+//! containers resolve them. Without a `/opt` at all there is no mount point an unprivileged user can make: the job then
 //! runs without a private view ([`Paths::Shared`]).
 //!
 //! Where user namespaces are refused (a kernel setting, a container's seccomp profile), or
@@ -47,9 +48,10 @@ impl Paths {
     }
 }
 
-/// The plan that gives the sandbox at `root` its private `/opt/ml` and `/tmp`, the command
-/// starting in `/opt/ml/code`; or why there is none.
-pub fn plan(root: &Path) -> Result<MountPlan, String> {
+/// The plan that gives the sandbox at `root` its private `/opt/ml` and `/tmp`, and an
+/// `/etc/hosts` in which every name of `hosts` resolves, the command starting in
+/// `/opt/ml/code`; or why there is none.
+pub fn plan(root: &Path, hosts: &[String]) -> Result<MountPlan, String> {
     let ml = root.join("opt/ml");
     let mut ops = Vec::new();
     let opt = Path::new("/opt");
@@ -97,6 +99,23 @@ pub fn plan(root: &Path) -> Result<MountPlan, String> {
     } else {
         return Err("this host has no /opt, and making one needs root".into());
     }
+    // Every host name resolves, as in the platform's containers (the toolkit waits until
+    // they do): the host's /etc/hosts with `127.0.0.1 algo-1 …` added.
+    if fs::metadata("/etc/hosts").is_ok_and(|m| m.is_file()) {
+        let file = root.join("out/etc-hosts");
+        let mut text = fs::read_to_string("/etc/hosts").unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("127.0.0.1\t{}\n", hosts.join(" ")));
+        fs::create_dir_all(root.join("out"))
+            .and_then(|_| fs::write(&file, text))
+            .map_err(|e| format!("cannot write `{}`: {e}", file.display()))?;
+        ops.push(MountOp::Bind {
+            src: file,
+            at: "/etc/hosts".into(),
+        });
+    }
     ops.push(MountOp::Bind {
         src: root.join("tmp"),
         at: "/tmp".into(),
@@ -109,11 +128,11 @@ pub fn plan(root: &Path) -> Result<MountPlan, String> {
 
 /// Decides the paths for the sandbox at `root`: the plan, tried once with `sh -c :`, or the
 /// reason for the fallback.
-pub fn choose(root: &Path) -> (Paths, Option<MountPlan>) {
+pub fn choose(root: &Path, hosts: &[String]) -> (Paths, Option<MountPlan>) {
     if std::env::var_os(SHARED_PATHS_ENV).is_some_and(|v| !v.is_empty()) {
         return (Paths::Shared(format!("{SHARED_PATHS_ENV} is set")), None);
     }
-    let plan = match plan(root) {
+    let plan = match plan(root, hosts) {
         Ok(p) => p,
         Err(why) => return (Paths::Shared(why), None),
     };
