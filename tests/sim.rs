@@ -9,7 +9,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sim").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sim")
+        .join(name)
 }
 
 fn bin() -> Command {
@@ -59,7 +61,12 @@ fn host_state(tmp_names: &[&str]) -> Vec<String> {
         .map(|n| {
             let p = Path::new("/tmp").join(n);
             match std::fs::read(&p) {
-                Ok(b) => format!("{}: {} bytes, sha {:x?}", p.display(), b.len(), &b[..b.len().min(16)]),
+                Ok(b) => format!(
+                    "{}: {} bytes, sha {:x?}",
+                    p.display(),
+                    b.len(),
+                    &b[..b.len().min(16)]
+                ),
                 Err(_) => format!("{}: absent", p.display()),
             }
         })
@@ -272,11 +279,18 @@ fn env_seen(toolkit: bool) -> std::collections::BTreeMap<String, String> {
         .arg(script("env_dump/train.py"))
         .output()
         .expect("packtest runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter_map(|l| {
-            let l = l.strip_prefix("ENV ").or(Some(l).filter(|l| l.starts_with("ARGV ") || l.starts_with("CWD ")))?;
+            let l = l
+                .strip_prefix("ENV ")
+                .or(Some(l).filter(|l| l.starts_with("ARGV ") || l.starts_with("CWD ")))?;
             let (k, v) = l.split_once(['=', ' '])?;
             Some((k.to_owned(), v.to_owned()))
         })
@@ -291,21 +305,40 @@ fn the_script_sees_the_same_environment_with_and_without_the_real_toolkit() {
     let (ours, real) = (env_seen(false), env_seen(true));
     assert!(ours.contains_key("SM_HPS"), "{ours:?}");
     // Every difference, with why.
-    let why = |k: &str| match k {
+    let why = |k: &str| {
+        match k {
         "ARGV" => "the toolkit passes the hyperparameters as --NAME VALUE arguments; without it the command runs as given, as a bring-your-own container's `train` does",
         "SM_CHECKPOINT_DIR" => "packtest's own hint for where checkpoints go; the toolkit sets none (the estimator's checkpoint_local_path decides)",
         "SM_USER_ARGS" | "SM_USER_ENTRY_POINT" | "SM_MODULE_NAME" | "SM_MODULE_DIR" | "SM_TRAINING_ENV" => "the toolkit describes the entry point it launched; without it there is none",
         "SAGEMAKER_JOB_NAME" | "SAGEMAKER_REGION" => "the toolkit exports the job name and region (empty here: no AWS job)",
         _ => "UNEXPLAINED",
+    }
     };
     let mut lines = Vec::new();
-    for k in ours.keys().chain(real.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for k in ours
+        .keys()
+        .chain(real.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let (a, b) = (ours.get(k), real.get(k));
         if a == b {
             continue;
         }
-        let show = |v: Option<&String>| v.map_or("<unset>".to_owned(), |v| if v.len() > 60 { format!("{}…", &v[..60]) } else { v.clone() });
-        lines.push(format!("{k}: sim={} toolkit={}\n  why: {}", show(a), show(b), why(k)));
+        let show = |v: Option<&String>| {
+            v.map_or("<unset>".to_owned(), |v| {
+                if v.len() > 60 {
+                    format!("{}…", &v[..60])
+                } else {
+                    v.clone()
+                }
+            })
+        };
+        lines.push(format!(
+            "{k}: sim={} toolkit={}\n  why: {}",
+            show(a),
+            show(b),
+            why(k)
+        ));
     }
     let text = lines.join("\n");
     assert!(!text.contains("UNEXPLAINED"), "{text}");
@@ -394,9 +427,19 @@ fn bad_input_exits_2() {
         .args(["sim", "--source-dir", "/no/such/src", "--", "true"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--source-dir `/no/such/src` is not a directory"));
+        .stderr(predicate::str::contains(
+            "--source-dir `/no/such/src` is not a directory",
+        ));
     bin()
-        .args(["sim", "--toolkit", "--", "python3", "train.py", "--epochs", "3"])
+        .args([
+            "sim",
+            "--toolkit",
+            "--",
+            "python3",
+            "train.py",
+            "--epochs",
+            "3",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--toolkit runs one entry point"));

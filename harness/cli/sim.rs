@@ -78,13 +78,24 @@ fn job_lines(job: &SimJob) -> String {
     let mut out = format!("{}\n", job.paths.report_line());
     let many = job.hosts.len() > 1;
     for h in &job.hosts {
-        let who = if many { format!("{} ", h.name) } else { String::new() };
+        let who = if many {
+            format!("{} ", h.name)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
             "job: {who}{} after {:.2?}\n",
             h.outcome.exit, h.outcome.duration
         ));
         if !h.outcome.exit.success() {
-            out.push_str(&format!("the training job FAILED{}", if many { format!(" on {}", h.name) } else { String::new() }));
+            out.push_str(&format!(
+                "the training job FAILED{}",
+                if many {
+                    format!(" on {}", h.name)
+                } else {
+                    String::new()
+                }
+            ));
             if let Some(f) = &h.failure {
                 out.push_str(&format!(": opt/ml/output/failure says: {}", f.trim()));
             }
@@ -109,17 +120,14 @@ pub(super) fn sim(a: SimArgs) -> Result<Status, CliError> {
         Some(cmd) => Box::new(packtest::CommandPackager::parse(cmd)?),
         None => Box::new(ReferencePackager::for_target(a.target)),
     };
-    let job = sim::run_job(&options(&a)?).map_err(|e| {
-        if e.is_usage() {
-            usage(e)
-        } else {
-            failed(e)
-        }
-    })?;
+    let job =
+        sim::run_job(&options(&a)?).map_err(|e| if e.is_usage() { usage(e) } else { failed(e) })?;
     let job_ok = job.succeeded();
     let mut out = job_lines(&job);
-    let pack_job =
-        packtest::packager::PackJob::for_sandbox(job.packed(), std::time::Duration::from_secs(3600));
+    let pack_job = packtest::packager::PackJob::for_sandbox(
+        job.packed(),
+        std::time::Duration::from_secs(3600),
+    );
     let packed = packager.pack(&pack_job);
     let mut findings = job_findings(&job, &opts)?;
     let mut members = Vec::new();
@@ -150,7 +158,10 @@ pub(super) fn sim(a: SimArgs) -> Result<Status, CliError> {
         }
         deploy = match sim::endpoint_view(&pack_job.output, a.target) {
             Ok(v) => v.report_lines(a.target),
-            Err(e) => vec![format!("deploy: cannot unpack the archive as {}: {e}", a.target)],
+            Err(e) => vec![format!(
+                "deploy: cannot unpack the archive as {}: {e}",
+                a.target
+            )],
         };
         for l in &deploy {
             out.push_str(&format!("{l}\n"));
@@ -201,7 +212,11 @@ fn report(
     keep: bool,
 ) {
     let paths_line = job.paths.report_line();
-    let exits: Vec<String> = job.hosts.iter().map(|h| h.outcome.exit.to_string()).collect();
+    let exits: Vec<String> = job
+        .hosts
+        .iter()
+        .map(|h| h.outcome.exit.to_string())
+        .collect();
     let failures: Vec<Option<String>> = job.hosts.iter().map(|h| h.failure.clone()).collect();
     let job_ok = job.succeeded();
     let kept: Vec<PathBuf> = if keep {

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use drain::OUTPUT_CAP;
-pub use run::{run_process, ProcessSpec};
 pub use namespace::{MountOp, MountPlan};
+pub use run::{run_process, ProcessSpec};
 pub use setup::{allowed_cpus, ChildSetup};
 
 /// A cancellation flag shared by one run: its runner, and every process it starts.

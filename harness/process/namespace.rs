@@ -190,7 +190,11 @@ impl PreparedPlan {
                 }
                 Prepared::Touch(p) => {
                     let fd = unsafe {
-                        libc::open(p.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC, 0o644)
+                        libc::open(
+                            p.as_ptr(),
+                            libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                            0o644,
+                        )
                     };
                     if fd < 0 {
                         return Err(io::Error::last_os_error());
@@ -227,7 +231,11 @@ mod tests {
             chdir: Some("/tmp".into()),
         };
         let o = run_process(&ProcessSpec {
-            argv: vec!["sh".into(), "-c".into(), format!("echo hi > {name}; pwd").into()],
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("echo hi > {name}; pwd").into(),
+            ],
             cwd: "/".into(),
             env: vec![],
             timeout: Some(std::time::Duration::from_secs(10)),
@@ -242,7 +250,12 @@ mod tests {
             eprintln!("skipped: no user namespaces here ({})", o.exit);
             return;
         }
-        assert_eq!(o.exit, Exit::Code(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.exit,
+            Exit::Code(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "/tmp");
         assert!(dir.path().join(&name).is_file());
         assert!(!Path::new("/tmp").join(&name).exists());

@@ -124,7 +124,9 @@ pub(super) fn write_hyperparameters(spec: &JobSpec<'_>, sandbox: &Sandbox) -> Re
     for (k, v) in spec.hyperparameters.iter().chain(&spec.framework_params) {
         hps.insert(k.clone(), Value::String(v.clone()));
     }
-    let path = sandbox.root().join("opt/ml/input/config/hyperparameters.json");
+    let path = sandbox
+        .root()
+        .join("opt/ml/input/config/hyperparameters.json");
     write_json(&path, &Value::Object(hps))
 }
 
@@ -243,7 +245,10 @@ fn instance_env(spec: &JobSpec<'_>, ml: &Path) -> Vec<(String, OsString)> {
     let s = |k: &str, v: String| (k.to_owned(), OsString::from(v));
     vec![
         s("SM_CURRENT_INSTANCE_GROUP", "homogeneousCluster".into()),
-        s("SM_CURRENT_INSTANCE_GROUP_HOSTS", json!(spec.hosts).to_string()),
+        s(
+            "SM_CURRENT_INSTANCE_GROUP_HOSTS",
+            json!(spec.hosts).to_string(),
+        ),
         s("SM_INSTANCE_GROUPS", r#"["homogeneousCluster"]"#.into()),
         s(
             "SM_INSTANCE_GROUPS_DICT",
@@ -251,7 +256,10 @@ fn instance_env(spec: &JobSpec<'_>, ml: &Path) -> Vec<(String, OsString)> {
         ),
         s("SM_DISTRIBUTION_INSTANCE_GROUPS", "[]".into()),
         s("SM_IS_HETERO", "false".into()),
-        s("SM_INPUT_DATA_CONFIG", Value::Object(data_config).to_string()),
+        s(
+            "SM_INPUT_DATA_CONFIG",
+            Value::Object(data_config).to_string(),
+        ),
         s(
             "SM_OUTPUT_INTERMEDIATE_DIR",
             ml.join("output/intermediate").display().to_string(),
@@ -292,7 +300,12 @@ mod tests {
             ("out-name".to_owned(), "weights/final".to_owned()),
             ("lr".to_owned(), "0.1".to_owned()),
         ];
-        let env = environment(&spec(&hps), "algo-2", Path::new("/opt/ml"), Path::new("/tmp"));
+        let env = environment(
+            &spec(&hps),
+            "algo-2",
+            Path::new("/opt/ml"),
+            Path::new("/tmp"),
+        );
         assert_eq!(get(&env, "SM_HP_EPOCHS"), "3");
         assert_eq!(get(&env, "SM_HP_OUT-NAME"), "weights/final");
         assert_eq!(
@@ -310,14 +323,16 @@ mod tests {
         let hps = vec![("epochs".to_owned(), "3".to_owned())];
         let sb = build_host(&spec(&hps), "algo-1").unwrap();
         let cfg = sb.root().join("opt/ml/input/config");
-        let read = |f: &str| -> Value {
-            serde_json::from_slice(&fs::read(cfg.join(f)).unwrap()).unwrap()
-        };
+        let read =
+            |f: &str| -> Value { serde_json::from_slice(&fs::read(cfg.join(f)).unwrap()).unwrap() };
         assert_eq!(read("hyperparameters.json"), json!({"epochs": "3"}));
         let rc = read("resourceconfig.json");
         assert_eq!(rc["current_host"], "algo-1");
         assert_eq!(rc["hosts"], json!(["algo-1", "algo-2"]));
-        assert_eq!(rc["instance_groups"][0]["hosts"], json!(["algo-1", "algo-2"]));
+        assert_eq!(
+            rc["instance_groups"][0]["hosts"],
+            json!(["algo-1", "algo-2"])
+        );
         assert_eq!(
             read("inputdataconfig.json")["train"]["TrainingInputMode"],
             "File"

@@ -1,7 +1,7 @@
 //! `packtest sim`: run a real training command in an emulated SageMaker training job.
 //!
 //! Every host of the job gets a fresh sandbox laid out as the platform lays out an instance
-//! ([`job`]): the source dir copied into `opt/ml/code` (the command's cwd), the input
+//! (`job`): the source dir copied into `opt/ml/code` (the command's cwd), the input
 //! channels in `opt/ml/input/data/NAME`, `hyperparameters.json`, `resourceconfig.json` and
 //! `inputdataconfig.json` in `opt/ml/input/config/`, and the training toolkit's environment
 //! (`SM_MODEL_DIR`, `SM_CHANNEL_<NAME>`, `SM_HPS`, `SM_HP_<NAME>`, `SM_CURRENT_HOST`,
@@ -10,7 +10,7 @@
 //! literal paths behave as in the container; otherwise the `SM_*` paths point into the
 //! sandbox and the report says the literal ones do not. `--toolkit` runs the entry point
 //! through the real `sagemaker-training` package instead ([`toolkit`]). Several hosts run at
-//! once and their model dirs are merged as the platform merges them ([`hosts`]).
+//! once and their model dirs are merged as the platform merges them (`hosts`).
 //!
 //! The command runs with stdin closed, in its own process group, its output going to the
 //! terminal. No Docker, no AWS account; no GPU, S3 or network is emulated.
@@ -178,7 +178,9 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
     validate(opts)?;
     let here = std::env::current_dir().ok();
     let (argv, source_dir, mut framework_params) = prepare_command(opts, here.as_deref())?;
-    let names: Vec<String> = (1..=opts.hosts.max(1)).map(|i| format!("algo-{i}")).collect();
+    let names: Vec<String> = (1..=opts.hosts.max(1))
+        .map(|i| format!("algo-{i}"))
+        .collect();
     let mut sandboxes = Vec::new();
     let mut procs = Vec::new();
     let mut paths = Paths::Private;

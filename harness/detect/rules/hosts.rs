@@ -81,3 +81,52 @@ pub(crate) fn host_clashes(hosts: &[(String, PathBuf)]) -> Result<Vec<Finding>, 
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (p, b) in files {
+            let path = d.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn only_paths_written_with_different_content_clash() {
+        let a = host(&[("model.pth", b"a"), ("same.json", b"{}"), ("sub/x", b"1")]);
+        let b = host(&[("model.pth", b"b"), ("same.json", b"{}"), ("sub/y", b"2")]);
+        let hosts = vec![
+            ("algo-1".to_owned(), a.path().to_owned()),
+            ("algo-2".to_owned(), b.path().to_owned()),
+        ];
+        let f = host_clashes(&hosts).unwrap();
+        let paths: Vec<String> = f
+            .iter()
+            .filter_map(|f| f.path.as_ref().map(|p| p.to_string()))
+            .collect();
+        assert_eq!(paths, vec!["model.pth"]);
+        assert_eq!(f[0].code, Code::MultiHostNameClash);
+        assert!(
+            f[0].message.contains("algo-1 and algo-2"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn a_file_and_a_dir_at_one_path_clash() {
+        let a = host(&[("weights", b"a")]);
+        let b = host(&[("weights/part0", b"b")]);
+        let hosts = vec![
+            ("algo-1".to_owned(), a.path().to_owned()),
+            ("algo-2".to_owned(), b.path().to_owned()),
+        ];
+        let f = host_clashes(&hosts).unwrap();
+        assert_eq!(f.len(), 1, "{f:?}");
+    }
+}
