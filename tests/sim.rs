@@ -196,6 +196,33 @@ fn env_paths_stay_in_the_sandbox_with_private_paths_and_with_the_fallback() {
 }
 
 #[test]
+fn a_script_on_the_hosts_tmp_is_refused_with_the_fix() {
+    if !private_paths() {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("packtest-sim-test-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let train = dir.path().join("train.py");
+    std::fs::copy(script("correct_save.py"), &train).unwrap();
+    bin()
+        .args(["sim", "--", "python3"])
+        .arg(&train)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("which the job does not see"))
+        .stderr(predicate::str::contains("--source-dir"));
+    // The fix the message gives works.
+    bin()
+        .args(["sim", "--source-dir"])
+        .arg(dir.path())
+        .args(["--", "python3", "train.py"])
+        .assert()
+        .success();
+}
+
+#[test]
 fn the_source_dir_is_the_jobs_cwd() {
     let dir = script("source_dir");
     let a = bin()

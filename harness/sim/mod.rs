@@ -172,6 +172,19 @@ fn prepare_command(opts: &SimOptions, here: Option<&Path>) -> Result<Prepared, S
     Ok((toolkit::command(python)?, Some(source), params))
 }
 
+/// Refuses a command word naming an existing host path under `/tmp` or `/opt/ml`: the job's
+/// private ones hide it, and the command would fail with a confusing "no such file".
+fn hidden_word(argv: &[String]) -> Result<(), SimError> {
+    for w in argv {
+        let p = Path::new(w);
+        let hidden = p.starts_with("/tmp") || p.starts_with("/opt/ml");
+        if hidden && p.exists() {
+            return Err(SimError::HiddenPath(w.clone()));
+        }
+    }
+    Ok(())
+}
+
 /// Builds every host's sandbox, runs the command on all of them at once, and returns how
 /// they ended (with the hosts' model dirs merged when there are several).
 pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
@@ -204,6 +217,9 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
             None => (sandbox.root().join("opt/ml"), sandbox.root().join("tmp")),
         };
         paths = p;
+        if mounts.is_some() && opts.toolkit.is_none() {
+            hidden_word(&argv)?;
+        }
         if opts.toolkit.is_some() {
             let submit = serde_json::Value::String(ml.join("code").display().to_string());
             framework_params.retain(|(k, _)| k != "sagemaker_submit_directory");
