@@ -52,7 +52,8 @@
 //! - [`report`]: text, JSON, JUnit and progress, read from [`outcome`] only;
 //! - [`scenario`]: the scenario library and its documentation page;
 //! - [`replay`]: loading saved failures and scenarios to run again;
-//! - [`sim`]: a training command run in an emulated job;
+//! - [`sim`]: a training command run in an emulated job (private `/opt/ml` and `/tmp`, the
+//!   platform's config files, several hosts, the real toolkit);
 //! - [`Harness`]: the builder for `cargo test`, and [`Error`], any error of its API.
 
 mod api;

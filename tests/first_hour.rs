@@ -277,7 +277,7 @@ fn a_crashed_training_job_does_not_blame_the_model_dir() {
         .code(1);
     let out: String = text(&a.get_output().stdout)
         .lines()
-        .filter(|l| !l.starts_with("job: "))
+        .filter(|l| !l.starts_with("job: ") && !l.starts_with("paths: "))
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(!out.contains("save the model under"), "{out}");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools packtest's test suite compares against, and checks each is there:
 # GNU tar, gzip, bsdtar, igzip, GNU time, setpriv (Debian), and pinned venvs with the SageMaker
-# SDK and kserve-storage (PyPI), cached under target/. Idempotent: a second run takes seconds.
+# SDK, kserve-storage and sagemaker-training (PyPI), cached under target/. Idempotent: a second run takes seconds.
 # The README's test command is `tests/setup.sh && cargo test`; `.ci/run` runs exactly that.
 # The conformance suites fail, never skip, when one of these is missing.
 set -euo pipefail
@@ -40,3 +40,7 @@ tests/conformance/sdk-venv.sh
 # The real KServe storage initializer (kserve-storage), pinned, for the consumer conformance
 # matrix (tests/consumers), which also runs GNU tar, bsdtar, python3 and the SDK venv above.
 tests/consumers/kserve-venv.sh
+# The real SageMaker training toolkit (sagemaker-training), pinned, for `sim --toolkit` and the
+# test that compares the environment it gives a script with sim's own (tests/sim.rs). Its C
+# extension builds with gcc and the Python headers.
+tests/sim/toolkit-venv.sh

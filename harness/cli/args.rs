@@ -268,6 +268,24 @@ pub struct SimArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Copy this dir into /opt/ml/code, where the command runs (as SageMaker does with the
+    /// estimator's source_dir); the command's relative paths are then relative to it.
+    #[arg(long, value_name = "DIR")]
+    pub source_dir: Option<PathBuf>,
+    /// A hyperparameter, NAME=VALUE (repeatable): written to
+    /// /opt/ml/input/config/hyperparameters.json and given as SM_HPS and SM_HP_<NAME>.
+    #[arg(long = "hp", value_name = "NAME=VALUE")]
+    pub hp: Vec<String>,
+    /// Run N hosts (algo-1..algo-N) at once, each with its own /opt/ml; their model dirs are
+    /// merged into one archive, as the platform does.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=packtest::sim::MAX_HOSTS as i64))]
+    pub hosts: u16,
+    /// Run the entry point (`python3 SCRIPT.py` or `SCRIPT`) through the real
+    /// sagemaker-training toolkit (its Python: PACKTEST_TOOLKIT_PYTHON, or the venv made by
+    /// tests/sim/toolkit-venv.sh).
+    #[arg(long)]
+    pub toolkit: bool,
     /// The training command, after `--`.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,

@@ -48,6 +48,11 @@ pub enum Code {
     /// working dir, `/tmp` or output data dir, and no byte-identical copy is in the model dir,
     /// so it is not in `model.tar.gz`.
     ModelSavedOutside,
+    /// `multi-host-name-clash` (error, `sim --hosts N`): two hosts of one job wrote the same
+    /// path in their model dirs with different content (or a different kind of node); the
+    /// platform packs every host's model dir into the one `model.tar.gz`, so one copy
+    /// silently replaces the other (P18).
+    MultiHostNameClash,
     /// `savedmodel-unversioned` (error): a `saved_model.pb` that is not under a numeric version
     /// dir; TF Serving loads only `<model>/<version>/saved_model.pb`.
     SavedmodelUnversioned,
@@ -142,6 +147,7 @@ impl Code {
     pub const ALL: &'static [Code] = &[
         Code::EmptyModelDir,
         Code::ModelSavedOutside,
+        Code::MultiHostNameClash,
         Code::SavedmodelUnversioned,
         Code::SavedmodelIncomplete,
         Code::SymlinkEscape,
@@ -172,6 +178,7 @@ impl Code {
         match self {
             Code::EmptyModelDir => "empty-model-dir",
             Code::ModelSavedOutside => "model-saved-outside",
+            Code::MultiHostNameClash => "multi-host-name-clash",
             Code::SavedmodelUnversioned => "savedmodel-unversioned",
             Code::SavedmodelIncomplete => "savedmodel-incomplete",
             Code::SymlinkEscape => "symlink-escape",
@@ -203,6 +210,7 @@ impl Code {
         match self {
             Code::EmptyModelDir
             | Code::ModelSavedOutside
+            | Code::MultiHostNameClash
             | Code::SavedmodelUnversioned
             | Code::SavedmodelIncomplete
             | Code::SymlinkEscape

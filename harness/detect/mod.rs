@@ -94,6 +94,12 @@ pub fn detect(dirs: &JobDirs, opts: &DetectOptions) -> Result<Vec<Finding>, Dete
     Ok(sort(out))
 }
 
+/// `multi-host-name-clash`: every path that two of a job's hosts wrote into their own model
+/// dirs with different content. `hosts` is each host's name and model dir, in host order.
+pub fn host_clashes(hosts: &[(String, std::path::PathBuf)]) -> Result<Vec<Finding>, DetectError> {
+    rules::hosts::host_clashes(hosts).map(sort)
+}
+
 /// Findings for an archive alone (for example a `model.tar.gz` downloaded from S3).
 pub fn detect_archive(manifest: &Manifest, opts: &DetectOptions) -> Vec<Finding> {
     let mut out = tree_findings(&Tree::from_manifest(manifest), Where::Archive, opts);

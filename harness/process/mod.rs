@@ -16,12 +16,14 @@
 //!   the exit (see `hygiene`).
 //!
 //! - a [`ChildSetup`] sets the umask, environment changes, CPU affinity and user the child
-//!   starts with (the strict rerun varies them).
+//!   starts with (the strict rerun varies them), and optionally a private user and mount
+//!   namespace ([`MountPlan`], `sim`'s own `/opt/ml` and `/tmp`).
 //!
 //! Child processes are spawned only here.
 
 mod drain;
 mod hygiene;
+mod namespace;
 mod run;
 mod setup;
 
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use drain::OUTPUT_CAP;
+pub use namespace::{MountOp, MountPlan};
 pub use run::{run_process, ProcessSpec};
 pub use setup::{allowed_cpus, ChildSetup};
 

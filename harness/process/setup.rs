@@ -1,10 +1,13 @@
 //! [`ChildSetup`]: what a child process is started with besides its argv and cwd: umask,
 //! environment changes, the CPUs it may run on, and the user it runs as. The strict rerun
-//! varies these between two runs of a packager.
+//! varies these between two runs of a packager; `sim` adds a private mount namespace
+//! ([`MountPlan`]).
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+
+use super::namespace::MountPlan;
 
 /// How a child is set up before `exec`; the default changes nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,6 +23,9 @@ pub struct ChildSetup {
     pub cpus: Option<usize>,
     /// Run as this uid and gid (needs root), with no supplementary groups.
     pub user: Option<(u32, u32)>,
+    /// Start in a new user and mount namespace set up by this plan (`sim`'s private
+    /// `/opt/ml` and `/tmp`).
+    pub mounts: Option<MountPlan>,
 }
 
 impl ChildSetup {
@@ -47,10 +53,12 @@ impl ChildSetup {
             env_remove,
             cpus: other.cpus.or(self.cpus),
             user: other.user.or(self.user),
+            mounts: other.mounts.clone().or_else(|| self.mounts.clone()),
         }
     }
 
-    /// Applies the setup to `cmd` (environment now; umask, CPUs and user in the child).
+    /// Applies the setup to `cmd` (environment now; umask, CPUs, user and mounts in the
+    /// child).
     pub(super) fn apply(&self, cmd: &mut Command) {
         for k in &self.env_remove {
             cmd.env_remove(k);
@@ -80,6 +88,18 @@ impl ChildSetup {
                         }
                     }
                     Ok(())
+                });
+            }
+        }
+        if let Some(plan) = &self.mounts {
+            let prepared = plan.prepare();
+            // SAFETY: the plan's strings were built above, before the fork;
+            // `PreparedPlan::enter` only makes async-signal-safe system calls, and a failed
+            // preparation returns an error built from a kind (no allocation).
+            unsafe {
+                cmd.pre_exec(move || match &prepared {
+                    Ok(p) => p.enter(),
+                    Err(_) => Err(std::io::ErrorKind::InvalidInput.into()),
                 });
             }
         }
@@ -153,6 +173,7 @@ mod tests {
             env_remove: vec!["HOME".into()],
             cpus: Some(1),
             user: None,
+            mounts: None,
         };
         let out = run(s, "umask; echo ${TZ}; echo ${HOME-unset}; nproc");
         assert_eq!(out, "0077\nUTC0\nunset\n1");

@@ -165,6 +165,7 @@ pub(super) fn first_run_setup(sandbox: &Sandbox) -> ChildSetup {
         env_remove: vec!["SOURCE_DATE_EPOCH".into()],
         cpus: None,
         user: None,
+        mounts: None,
     }
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod archive;
 pub(crate) mod content;
 pub(crate) mod ctx;
 pub(crate) mod frameworks;
+pub(crate) mod hosts;
 pub(crate) mod huggingface;
 pub(crate) mod leftovers;
 pub(crate) mod links;
