@@ -6,6 +6,7 @@ pub(crate) mod content;
 pub(crate) mod ctx;
 pub(crate) mod frameworks;
 pub(crate) mod huggingface;
+pub(crate) mod integrity;
 pub(crate) mod leftovers;
 pub(crate) mod links;
 pub(crate) mod nodes;
