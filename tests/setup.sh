@@ -40,3 +40,6 @@ tests/conformance/sdk-venv.sh
 # The real KServe storage initializer (kserve-storage), pinned, for the consumer conformance
 # matrix (tests/consumers), which also runs GNU tar, bsdtar, python3 and the SDK venv above.
 tests/consumers/kserve-venv.sh
+# The real model libraries (safetensors, numpy, h5py, onnx, xgboost, scikit-learn, joblib) and
+# picklescan, pinned, for the model-file integrity suite (tests/model_files.rs).
+tests/formats/formats-venv.sh

@@ -86,13 +86,37 @@ pub(super) fn check_hdf5<R: Read>(s: &mut Src<R>) -> Result<FileReport, FormatEr
     Ok(FileReport::default())
 }
 
+/// A reader that counts what it hands out.
+struct Count<R> {
+    r: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Count<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.r.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
 /// An XGBoost JSON model: parses (streamed; values are skipped, not kept) and has a
 /// top-level `learner`.
 pub(super) fn check_xgboost_json<R: Read>(s: &mut Src<R>) -> Result<FileReport, FormatError> {
     let len = s.len;
-    let doc: Result<HashMap<String, IgnoredAny>, _> =
-        serde_json::from_reader(BufReader::new(&mut *s));
+    // serde_json reads one byte at a time from its reader, so `Count` sees exactly where it
+    // stopped: an error at the last byte is a document cut short.
+    let mut r = Count {
+        r: BufReader::new(&mut *s),
+        n: 0,
+    };
+    let doc: Result<HashMap<String, IgnoredAny>, _> = serde_json::from_reader(&mut r);
+    let at_end = r.n >= len;
     match doc {
+        Err(e) if e.is_syntax() && at_end => Err(FormatError::Truncated {
+            says: format!("the JSON document is still open at its last byte ({e})"),
+            found: format!("the file ends at byte {len}"),
+        }),
         Ok(m) if m.contains_key("learner") => Ok(FileReport::default()),
         Ok(_) => Err(FormatError::Corrupt(
             "the JSON document has no top-level `learner`: XGBoost cannot load it".into(),
