@@ -77,7 +77,10 @@ impl Kind {
         if name == b"saved_model.pb" {
             return Some(Kind::SavedModelPb);
         }
-        if head.len() >= 2 && head[0] == 0x80 && head[1] <= 5 {
+        // A pickle by its PROTO opcode alone only under a name PyTorch or pickle writers use
+        // (a legacy `torch.save`'s `.bin`, `.pt`): two bytes are weak evidence elsewhere.
+        let pickle_name = matches!(ext, b"bin" | b"pt" | b"pth" | b"ckpt" | b"model");
+        if has_ext && pickle_name && head.len() >= 16 && head[0] == 0x80 && head[1] <= 5 {
             return Some(Kind::Pickle);
         }
         if head.len() >= 9 && head[8] == b'{' {
