@@ -333,7 +333,7 @@ fn unsafe_pickles_agree_with_picklescan() {
                     "{key}: a pickle that calls os.system must be unsafe-pickle"
                 );
             }
-            let same = flagged == !theirs.dangerous.is_empty() && !theirs.scan_err;
+            let same = flagged != theirs.dangerous.is_empty() && !theirs.scan_err;
             let why = match (flagged, theirs.dangerous.is_empty(), theirs.scan_err) {
                 (true, false, _) | (false, true, false) => "agree".to_string(),
                 (true, true, _) => format!(

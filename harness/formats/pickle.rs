@@ -43,7 +43,7 @@ impl Default for PickleLimits {
         PickleLimits {
             max_ops: 1 << 32,
             max_depth: 100_000,
-            max_stack: 50_000_000,
+            max_stack: 10_000_000,
             max_memo: 1_000_000,
             max_line: 64 << 10,
             max_pickles: 16,
