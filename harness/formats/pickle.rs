@@ -80,8 +80,9 @@ const MAX_IMPORTS: usize = 10_000;
 /// The magic number a legacy (non-zip) `torch.save` pickles first.
 const TORCH_LEGACY_MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
-/// Walks every pickle in `r` (`len` bytes) and lists their imports. See [`check_file`] for
-/// what follows the first pickle.
+/// Walks every pickle in `r` (`len` bytes) and lists their imports. The first pickle must be
+/// whole; further pickles are walked while the next byte is `PROTO` (a legacy `torch.save`
+/// writes five, then raw storage bytes, which are not read).
 pub fn scan_pickle(r: impl Read, len: u64, lim: PickleLimits) -> Result<FileReport, FormatError> {
     check_with(&mut Src::new(r, len), lim)
 }
