@@ -62,6 +62,7 @@ pub mod contract;
 pub mod detect;
 pub mod diff;
 mod error;
+pub mod formats;
 pub mod gzip;
 pub mod layout;
 pub mod outcome;

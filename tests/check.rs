@@ -212,3 +212,60 @@ fn an_unknown_target_is_a_usage_error_that_lists_the_targets() {
         .code(2)
         .stderr(predicate::str::contains("sagemaker, posix, kserve"));
 }
+
+/// `check --archive` alone reads model members as the archive streams by: a cut safetensors
+/// file, a torch zip with a flipped storage byte and a pickle calling `os.system` are found by
+/// path; `check --model-dir` on the same files finds the same.
+#[test]
+fn archive_members_are_read_for_integrity() {
+    use packtest::layout::Damage;
+    let damaged = |f: ModelFormat, d: Damage| Content::Damaged {
+        base: Box::new(Content::format(f, 9, 4096)),
+        damage: d,
+    };
+    let zip = Content::format(ModelFormat::TorchZip, 9, 4096);
+    let (start, _) = zip.payload_span().unwrap();
+    let layout = Layout::new()
+        .with(Entry::file(
+            Root::Model,
+            "model.safetensors",
+            damaged(ModelFormat::Safetensors, Damage::Cut(3000)),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "model.pt",
+            damaged(ModelFormat::TorchZip, Damage::Flip(start + 7)),
+        ))
+        .with(Entry::file(
+            Root::Model,
+            "evil.pkl",
+            Content::Bytes(b"cposix\nsystem\n(Vecho\ntR.".to_vec()),
+        ));
+    let sb = Sandbox::materialize(&layout).unwrap();
+    let out = sb.root().join("out/model.tar.gz");
+    ReferencePackager::new()
+        .pack_dir(&sb.model_dir(), &out)
+        .unwrap();
+    for args in [
+        vec!["--archive".into(), out.clone()],
+        vec!["--model-dir".into(), sb.model_dir()],
+    ] {
+        bin()
+            .arg("check")
+            .args(&args)
+            .assert()
+            .code(1)
+            .stdout(
+                predicate::str::contains("model-file-truncated")
+                    .and(predicate::str::contains(":model.safetensors")),
+            )
+            .stdout(
+                predicate::str::contains("model-file-corrupt")
+                    .and(predicate::str::contains(":model.pt")),
+            )
+            .stdout(
+                predicate::str::contains("unsafe-pickle")
+                    .and(predicate::str::contains(":evil.pkl")),
+            );
+    }
+}

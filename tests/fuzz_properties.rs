@@ -4,7 +4,8 @@
 //! Properties, for every input: the archive reader never panics, the lenient and strict
 //! readers agree, every name problem points at a member, the detector's archive rules and the
 //! JSON form never panic, and a read stays under a time bound; the layout and scenario TOML
-//! parsers never panic, and whatever parses round-trips through `to_toml`.
+//! parsers never panic, and whatever parses round-trips through `to_toml`; the model-file
+//! readers (`packtest::formats`) never panic on arbitrary or mutated model files.
 //!
 //! Mutations start from valid archives (the reference packager's output for every scenario in
 //! `scenarios/`, as `.tar.gz` and as plain `.tar`) and from the hostile corpus, and are
@@ -456,4 +457,65 @@ fn replay() {
         n += 1;
     }
     eprintln!("replayed {n} inputs from {}: {classes:?}", dir.display());
+}
+
+/// The fuzz target `model_formats`: every format reader on `data`, under the time bound.
+fn exercise_formats(data: &[u8]) {
+    use packtest::formats::{check, Kind};
+    let start = Instant::now();
+    for kind in [
+        Kind::Safetensors,
+        Kind::Zip,
+        Kind::Pickle,
+        Kind::Hdf5,
+        Kind::Onnx,
+        Kind::SavedModelPb,
+        Kind::XgboostJson,
+    ] {
+        if let Ok(r) = check(kind, data, data.len() as u64) {
+            let _ = r.unsafe_imports().count();
+        }
+    }
+    let _ = packtest::formats::read_index(data, data.len() as u64);
+    assert!(start.elapsed() < READ_BOUND, "{:?}", start.elapsed());
+}
+
+/// packtest's own model files, every format, to mutate.
+fn format_seeds() -> &'static [Vec<u8>] {
+    static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    SEEDS.get_or_init(|| {
+        use packtest::layout::{Content, ModelFormat};
+        let mut v: Vec<Vec<u8>> = [
+            ModelFormat::Safetensors,
+            ModelFormat::TorchZip,
+            ModelFormat::SavedModelPb,
+            ModelFormat::KerasH5,
+            ModelFormat::Onnx,
+            ModelFormat::XgboostJson,
+            ModelFormat::Joblib,
+        ]
+        .into_iter()
+        .map(|f| Content::format(f, 5, 300).to_vec())
+        .collect();
+        v.push(b"cposix\nsystem\n(Vecho\ntR.".to_vec());
+        v
+    })
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn the_model_file_readers_never_panic_on_arbitrary_bytes(data in vec(any::<u8>(), 0..4096)) {
+        exercise_formats(&data);
+    }
+
+    #[test]
+    fn the_model_file_readers_never_panic_on_mutated_model_files(
+        pick in any::<prop::sample::Index>(),
+        ops in mutation_ops(),
+    ) {
+        let seeds = format_seeds();
+        exercise_formats(&mutate(&seeds[pick.index(seeds.len())], &ops));
+    }
 }

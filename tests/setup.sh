@@ -44,3 +44,6 @@ tests/consumers/kserve-venv.sh
 # test that compares the environment it gives a script with sim's own (tests/sim.rs). Its C
 # extension builds with gcc and the Python headers.
 tests/sim/toolkit-venv.sh
+# The real model libraries (safetensors, numpy, h5py, onnx, xgboost, scikit-learn, joblib) and
+# picklescan, pinned, for the model-file integrity suite (tests/model_files.rs).
+tests/formats/formats-venv.sh

@@ -495,3 +495,13 @@ fn bad_input_exits_2() {
         .code(2)
         .stderr(predicate::str::contains("nothing to check"));
 }
+
+#[test]
+fn an_async_save_not_awaited_leaves_a_truncated_model_file() {
+    let a = sim("async_save_not_awaited.py")
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error   model-file-truncated model:model.safetensors",
+        ));
+    snapshot("sim_async_save_not_awaited", &a.get_output().stdout);
+}

@@ -55,6 +55,20 @@ impl Default for Limits {
     }
 }
 
+/// Sees each regular member's data as the archive streams by, without extracting it (the
+/// model-file integrity checks of `check --archive` use it). For each regular member:
+/// [`DataTap::start`], then [`DataTap::data`] for each chunk while it returns true, then
+/// [`DataTap::end`] if every chunk was taken. A member cut short by a damaged archive gets no
+/// `end`.
+pub trait DataTap {
+    /// A regular member's data starts: its normalized path and its size. False: skip it.
+    fn start(&mut self, path: &crate::layout::RawPath, size: u64) -> bool;
+    /// The next bytes of its data. False: no more of this member is wanted (and no `end`).
+    fn data(&mut self, chunk: &[u8]) -> bool;
+    /// All of its data was given.
+    fn end(&mut self);
+}
+
 /// The compression layer of an archive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -168,6 +182,25 @@ impl Manifest {
         limits: Limits,
         sink: Option<&mut dyn FnMut(u64) -> io::Result<Option<File>>>,
     ) -> (Manifest, Option<ArchiveError>) {
+        Manifest::read_with(r, limits, sink, None)
+    }
+
+    /// Like [`Manifest::read_lenient`], and also shows each regular member's data to `tap`
+    /// as it streams by (read once, never extracted).
+    pub fn read_tapped(
+        r: impl Read + Send,
+        limits: Limits,
+        tap: &mut dyn DataTap,
+    ) -> (Manifest, Option<ArchiveError>) {
+        Manifest::read_with(r, limits, None, Some(tap))
+    }
+
+    fn read_with(
+        r: impl Read + Send,
+        limits: Limits,
+        sink: Option<&mut dyn FnMut(u64) -> io::Result<Option<File>>>,
+        tap: Option<&mut dyn DataTap>,
+    ) -> (Manifest, Option<ArchiveError>) {
         let mut input = BufReader::with_capacity(256 * 1024, r);
         let mut manifest = Manifest {
             compression: Compression::None,
@@ -185,7 +218,7 @@ impl Manifest {
             let gz = gzip::GzipReader::new(input, limits.max_unpacked);
             let (err, end) = std::thread::scope(|scope| {
                 let (mut inflated, inflating) = pipe::spawn(scope, gz);
-                let err = read_members(&mut inflated, limits, &mut manifest, sink);
+                let err = read_members(&mut inflated, limits, &mut manifest, sink, tap);
                 // Read the gzip layer to EOF: CRC, ISIZE and trailing garbage are only checked
                 // there.
                 let err = err.or_else(|| drain(&mut inflated).err());
@@ -205,7 +238,7 @@ impl Manifest {
             }
             (manifest, err)
         } else if looks_like_tar(head) {
-            let err = read_members(&mut input, limits, &mut manifest, sink);
+            let err = read_members(&mut input, limits, &mut manifest, sink, tap);
             (manifest, err)
         } else {
             (manifest, Some(ArchiveError::NotGzip { offset: 0 }))
@@ -249,10 +282,14 @@ fn read_members(
     limits: Limits,
     manifest: &mut Manifest,
     sink: Option<&mut dyn FnMut(u64) -> io::Result<Option<File>>>,
+    tap: Option<&mut dyn DataTap>,
 ) -> Option<ArchiveError> {
     let mut parser = tar::TarParser::new(r, limits);
     if let Some(s) = sink {
         parser = parser.with_sink(s);
+    }
+    if let Some(t) = tap {
+        parser = parser.with_tap(t);
     }
     loop {
         match parser.next_member() {

@@ -18,7 +18,7 @@ use super::header::{
     verify_checksum, Attrs, Pending, BLOCK,
 };
 use super::member::{normalize_name, HeaderForm, Member, MemberKind};
-use super::Limits;
+use super::{DataTap, Limits};
 use crate::layout::RawPath;
 
 /// Reads exactly one block; `Ok(false)` at a clean EOF before any byte.
@@ -54,6 +54,7 @@ pub(crate) struct TarParser<'a> {
     /// Members returned so far.
     count: u64,
     sink: Option<DataSink<'a>>,
+    tap: Option<&'a mut dyn DataTap>,
     /// Uncompressed offset of the next block.
     pub offset: u64,
     global: BTreeMap<String, Vec<u8>>,
@@ -69,6 +70,7 @@ impl<'a> TarParser<'a> {
             offset: 0,
             count: 0,
             sink: None,
+            tap: None,
             global: BTreeMap::new(),
             done: false,
             buf: vec![0u8; 128 * 1024],
@@ -78,6 +80,12 @@ impl<'a> TarParser<'a> {
     /// Also copies each regular member's data to the file `sink` opens for it.
     pub(crate) fn with_sink(mut self, sink: DataSink<'a>) -> Self {
         self.sink = Some(sink);
+        self
+    }
+
+    /// Also shows each regular member's data to `tap` as it streams by.
+    pub(crate) fn with_tap(mut self, tap: &'a mut dyn DataTap) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -114,6 +122,10 @@ impl<'a> TarParser<'a> {
         };
         let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
         let mut left = padded;
+        let mut tapping = match (&mut self.tap, hash) {
+            (Some(t), true) => t.start(&normalize_name(path), size),
+            _ => false,
+        };
         while left > 0 {
             let want = left.min(self.buf.len() as u64) as usize;
             let n = match self.r.read(&mut self.buf[..want]) {
@@ -133,9 +145,15 @@ impl<'a> TarParser<'a> {
                     use std::io::Write;
                     f.write_all(&self.buf[..real]).map_err(ArchiveError::Io)?;
                 }
+                if let (true, Some(t)) = (tapping, self.tap.as_mut()) {
+                    tapping = t.data(&self.buf[..real]);
+                }
             }
             left -= n as u64;
             self.offset += n as u64;
+        }
+        if let (true, Some(t)) = (tapping, self.tap.as_mut()) {
+            t.end();
         }
         Ok(h.map(|h| h.finalize().into()))
     }

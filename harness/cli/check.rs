@@ -16,12 +16,14 @@ pub(super) fn framework(f: Option<Framework>) -> packtest::detect::DetectOptions
     }
 }
 
-/// Reads an archive for `check`: not-an-archive is bad input, damage is a finding.
+/// Reads an archive for `check`: not-an-archive is bad input, damage is a finding. With a
+/// `tap`, model members are read by the integrity readers as the archive streams by.
 pub(super) fn read_archive_for_check(
     path: &Path,
     max_unpacked: Option<u64>,
+    tap: Option<&mut dyn packtest::archive::DataTap>,
 ) -> Result<(Manifest, Vec<packtest::detect::Finding>), CliError> {
-    let (m, err) = super::inspect::read_manifest(path, max_unpacked, "pass the model.tar.gz")?;
+    let (m, err) = super::inspect::read_manifest(path, max_unpacked, "pass the model.tar.gz", tap)?;
     let mut findings = Vec::new();
     if let Some(e) = err {
         findings.push(packtest::detect::Finding {
@@ -93,8 +95,17 @@ pub(super) fn check(a: CheckArgs) -> Result<Status, CliError> {
         findings.extend(detect::detect(d, &opts).map_err(usage)?);
     }
     if let Some(archive) = &a.archive {
-        let (m, damaged) = read_archive_for_check(archive, a.max_unpacked)?;
+        // Alone, the archive's model members are read for integrity as it streams by; with a
+        // model dir, the dir's files were read and the archive must match them.
+        let mut tap = detect::IntegrityTap::new();
+        let tap_ref: Option<&mut dyn packtest::archive::DataTap> = dirs
+            .is_none()
+            .then_some(&mut tap as &mut dyn packtest::archive::DataTap);
+        let (m, damaged) = read_archive_for_check(archive, a.max_unpacked, tap_ref)?;
         findings.extend(damaged);
+        if dirs.is_none() {
+            findings.extend(detect::archive_integrity(&m, &tap.finish()));
+        }
         match &dirs {
             Some(d) => {
                 findings.extend(detect::check_archive_against(d, &m, a.target).map_err(usage)?);

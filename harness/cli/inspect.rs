@@ -12,7 +12,8 @@ pub(super) fn inspect(
     json: bool,
     max_unpacked: Option<u64>,
 ) -> Result<Status, CliError> {
-    let (manifest, error) = read_manifest(archive, max_unpacked, "pass a .tar.gz or .tar file")?;
+    let (manifest, error) =
+        read_manifest(archive, max_unpacked, "pass a .tar.gz or .tar file", None)?;
     let problems = manifest.name_problems();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
@@ -123,6 +124,7 @@ pub(super) fn read_manifest(
     path: &Path,
     max_unpacked: Option<u64>,
     hint: &str,
+    tap: Option<&mut dyn packtest::archive::DataTap>,
 ) -> Result<(Manifest, Option<ArchiveError>), CliError> {
     let file = packtest::archive::open_archive(path)
         .map_err(|e| usage(anyhow::anyhow!("cannot open `{}`: {e}", path.display())))?;
@@ -136,7 +138,10 @@ pub(super) fn read_manifest(
         max_unpacked,
         ..Limits::default()
     };
-    let (manifest, error) = Manifest::read_lenient(file, limits);
+    let (manifest, error) = match tap {
+        Some(t) => Manifest::read_tapped(file, limits, t),
+        None => Manifest::read_lenient(file, limits),
+    };
     match error {
         Some(ArchiveError::NotGzip { offset: 0 }) => Err(usage(anyhow::anyhow!(
             "`{}` is not a gzip or tar archive; {hint}",

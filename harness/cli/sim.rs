@@ -133,7 +133,7 @@ pub(super) fn sim(a: SimArgs) -> Result<Status, CliError> {
     let mut members = Vec::new();
     let mut deploy = Vec::new();
     if packed.exit.success() && pack_job.output.is_file() {
-        let (m, damaged) = read_archive_for_check(&pack_job.output, None)?;
+        let (m, damaged) = read_archive_for_check(&pack_job.output, None, None)?;
         findings.extend(damaged);
         let dirs = JobDirs::from_sandbox(job.packed());
         findings.extend(detect::check_archive_against(&dirs, &m, a.target).map_err(failed)?);

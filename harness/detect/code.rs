@@ -87,6 +87,23 @@ pub enum Code {
     /// root (Python's `data` filter), with a KServe message. `posix` takes every link. An
     /// escaping symlink member also keeps its `symlink-escape`.
     LinkInArchive,
+    /// `model-file-truncated` (error): a model file whose own framing says it is longer than
+    /// it is (P21, an async save not awaited; a full disk): a safetensors header whose
+    /// tensors run past the end, a zip (PyTorch, `.keras`) that ends before its central
+    /// directory, a pickle without its `STOP`, an HDF5 file shorter than its end-of-file
+    /// address, a protobuf field past the end, a SavedModel `variables.data-*` shard or a
+    /// sharded safetensors shard that is missing, ONNX external data missing or short.
+    ModelFileTruncated,
+    /// `model-file-corrupt` (error): a model file whose framing is there but does not parse:
+    /// a bad safetensors header, gaps or overlapping tensors, a zip CRC or central directory
+    /// mismatch, a damaged pickle stream, an XGBoost JSON model that does not parse or has no
+    /// `learner`, a sharded index mapping a tensor to a shard that lacks it.
+    ModelFileCorrupt,
+    /// `unsafe-pickle` (warning): a pickle (a PyTorch zip's `data.pkl`, joblib, `.pkl`, a
+    /// legacy `torch.save`) imports a global outside the safe list (`os.system`,
+    /// `builtins.eval`, anything not vetted): loading it runs that code. Advisory, as
+    /// picklescan is.
+    UnsafePickle,
     /// `nested-model-root` (warning): everything sits under one extra top-level folder, while
     /// serving containers look at the archive root.
     NestedModelRoot,
@@ -158,6 +175,9 @@ impl Code {
         Code::ArchiveDamaged,
         Code::UnsafeMemberName,
         Code::LinkInArchive,
+        Code::ModelFileTruncated,
+        Code::ModelFileCorrupt,
+        Code::UnsafePickle,
         Code::NestedModelRoot,
         Code::HfIncomplete,
         Code::CheckpointsInModelDir,
@@ -189,6 +209,9 @@ impl Code {
             Code::ArchiveDamaged => "archive-damaged",
             Code::UnsafeMemberName => "unsafe-member-name",
             Code::LinkInArchive => "link-in-archive",
+            Code::ModelFileTruncated => "model-file-truncated",
+            Code::ModelFileCorrupt => "model-file-corrupt",
+            Code::UnsafePickle => "unsafe-pickle",
             Code::NestedModelRoot => "nested-model-root",
             Code::HfIncomplete => "hf-incomplete",
             Code::CheckpointsInModelDir => "checkpoints-in-model-dir",
@@ -220,7 +243,9 @@ impl Code {
             | Code::ArchiveMismatch
             | Code::ArchiveDamaged
             | Code::UnsafeMemberName
-            | Code::LinkInArchive => Severity::Error,
+            | Code::LinkInArchive
+            | Code::ModelFileTruncated
+            | Code::ModelFileCorrupt => Severity::Error,
             Code::NestedModelRoot
             | Code::HfIncomplete
             | Code::CheckpointsInModelDir
@@ -231,7 +256,8 @@ impl Code {
             | Code::KerasFileOnly
             | Code::NoModelFile
             | Code::SymlinkInModelDir
-            | Code::UnreadableByServer => Severity::Warning,
+            | Code::UnreadableByServer
+            | Code::UnsafePickle => Severity::Warning,
             Code::JunkFiles | Code::OutputDataInModelDir => Severity::Info,
         }
     }

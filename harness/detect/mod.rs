@@ -20,6 +20,7 @@
 mod code;
 mod error;
 mod finding;
+mod integrity;
 mod options;
 mod rules;
 mod sniff;
@@ -32,6 +33,7 @@ use crate::target::{LinkRule, Target};
 pub use code::{Code, Severity, UnknownCode};
 pub use error::DetectError;
 pub use finding::{after_failure, Finding, Where};
+pub use integrity::{scan_dir, IntegrityTap, Scans};
 pub use options::{DetectOptions, Framework, JobDirs};
 pub use sniff::{sniff, Sniffed};
 pub use tree::{NodeKind, Tree, TreeNode};
@@ -90,6 +92,8 @@ pub fn detect(dirs: &JobDirs, opts: &DetectOptions) -> Result<Vec<Finding>, Dete
     }
     let model = Tree::scan(&dirs.model_dir)?;
     let mut out = tree_findings(&model, Where::Model, opts);
+    let scans = scan_dir(&dirs.model_dir, &model);
+    rules::integrity::integrity(Where::Model, &model, &scans, &mut out);
     rules::outside::model_saved_outside(dirs, &model, &mut out)?;
     Ok(sort(out))
 }
@@ -105,6 +109,19 @@ pub fn detect_archive(manifest: &Manifest, opts: &DetectOptions) -> Vec<Finding>
     let mut out = tree_findings(&Tree::from_manifest(manifest), Where::Archive, opts);
     out.extend(link_findings(manifest, opts.target));
     rules::archive::unsafe_member_names(manifest, &mut out);
+    sort(out)
+}
+
+/// Model-file integrity findings for an archive, from the members its [`IntegrityTap`] read
+/// as the archive streamed by.
+pub fn archive_integrity(manifest: &Manifest, scans: &Scans) -> Vec<Finding> {
+    let mut out = Vec::new();
+    rules::integrity::integrity(
+        Where::Archive,
+        &Tree::from_manifest(manifest),
+        scans,
+        &mut out,
+    );
     sort(out)
 }
 

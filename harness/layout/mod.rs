@@ -22,7 +22,7 @@ mod sandbox;
 mod toml_form;
 
 pub use bytes::RawPath;
-pub use content::{Content, Fill, ModelFormat};
+pub use content::{Content, Damage, Fill, ModelFormat};
 pub use model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
 pub use named::{redact_paths, NamedLayout};
 pub(crate) use sandbox::hash_file;

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::bytes::{hex_decode, hex_encode, RawPath};
-use super::content::{Content, Fill, ModelFormat};
+use super::content::{Content, Damage, Fill, ModelFormat};
 use super::model::{Entry, EntryKind, Label, Layout, LayoutError, Root};
 
 /// The serde form of a [`Layout`]; embed it in other TOML documents (scenario files).
@@ -131,6 +131,12 @@ pub struct ContentToml {
     /// Shape of seeded bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fill: Option<Fill>,
+    /// A `format` file cut after this many bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_at: Option<u64>,
+    /// A `format` file with the byte at this offset inverted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flip_at: Option<u64>,
 }
 
 /// Why a TOML layout could not be loaded.
@@ -226,6 +232,13 @@ impl From<&Content> for ContentToml {
                 t.seed = Some(SeedToml::from_u64(*seed));
                 t.size = Some(*size);
             }
+            Content::Damaged { base, damage } => {
+                t = ContentToml::from(&**base);
+                match damage {
+                    Damage::Cut(n) => t.cut_at = Some(*n),
+                    Damage::Flip(n) => t.flip_at = Some(*n),
+                }
+            }
         }
         t
     }
@@ -233,6 +246,27 @@ impl From<&Content> for ContentToml {
 
 impl ContentToml {
     fn to_content(&self) -> Result<Content, String> {
+        let damage = match (self.cut_at, self.flip_at) {
+            (None, None) => None,
+            (Some(n), None) => Some(Damage::Cut(n)),
+            (None, Some(n)) => Some(Damage::Flip(n)),
+            _ => return Err("content takes `cut_at` or `flip_at`, not both".into()),
+        };
+        if let Some(damage) = damage {
+            if self.format.is_none() {
+                return Err("`cut_at` and `flip_at` go with `format`".into());
+            }
+            let base = ContentToml {
+                cut_at: None,
+                flip_at: None,
+                ..self.clone()
+            }
+            .to_content()?;
+            return Ok(Content::Damaged {
+                base: Box::new(base),
+                damage,
+            });
+        }
         let seed = match &self.seed {
             Some(s) => Some(
                 s.to_u64()

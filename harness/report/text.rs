@@ -115,6 +115,13 @@ pub fn render_layout(l: &Layout) -> Vec<String> {
                         Content::Format { format, .. } => {
                             format!("{}, {} bytes", format.name(), content.len())
                         }
+                        Content::Damaged { base, damage } => {
+                            format!(
+                                "damaged ({damage:?}), {} of {} bytes",
+                                content.len(),
+                                base.len()
+                            )
+                        }
                     };
                     format!("file {mode:04o}  {c}")
                 }

@@ -57,6 +57,9 @@ pub struct StrategyConfig {
     /// bytes (no `model-saved-outside`, the detector's copy exception) or the same name and
     /// size with other bytes (still `model-saved-outside`). Off by default.
     pub copied_models: bool,
+    /// Generate model files cut short or with a flipped byte in a CRC-checked zip record,
+    /// which promise `model-file-truncated` and `model-file-corrupt`. Off by default.
+    pub damaged_models: bool,
 }
 
 impl StrategyConfig {
@@ -66,6 +69,7 @@ impl StrategyConfig {
         StrategyConfig {
             unreadable_files: !is_root(),
             copied_models: true,
+            damaged_models: true,
             ..StrategyConfig::default()
         }
     }
@@ -86,6 +90,7 @@ impl Default for StrategyConfig {
             deep_paths: true,
             unreadable_files: false,
             copied_models: false,
+            damaged_models: false,
         }
     }
 }

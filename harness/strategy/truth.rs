@@ -19,7 +19,7 @@ use crate::layout::RawPath;
 use crate::target::{LinkRule, Target};
 
 /// Every code a [`Truth`] speaks for: its findings are promised exactly, on every target.
-pub const PROMISED: [Code; 13] = [
+pub const PROMISED: [Code; 15] = [
     Code::DanglingSymlink,
     Code::EmptyModelDir,
     Code::ModelSavedOutside,
@@ -33,6 +33,8 @@ pub const PROMISED: [Code; 13] = [
     Code::JunkFiles,
     Code::UnreadableFile,
     Code::LinkInArchive,
+    Code::ModelFileTruncated,
+    Code::ModelFileCorrupt,
 ];
 
 /// One finding as the ground truth compares it: its code, its root and its path.

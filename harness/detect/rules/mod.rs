@@ -7,6 +7,7 @@ pub(crate) mod ctx;
 pub(crate) mod frameworks;
 pub(crate) mod hosts;
 pub(crate) mod huggingface;
+pub(crate) mod integrity;
 pub(crate) mod leftovers;
 pub(crate) mod links;
 pub(crate) mod nodes;

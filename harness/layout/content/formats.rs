@@ -133,11 +133,7 @@ pub(super) fn parts(format: ModelFormat, seed: u64, size: u64) -> Parts {
             tail: Vec::new(),
         },
         ModelFormat::KerasH5 => Parts {
-            head: {
-                let mut h = b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00\x00\x08\x08\x00".to_vec();
-                h.resize(512, 0);
-                h
-            },
+            head: hdf5_head(512 + (size & !3)),
             payload: floats,
             tail: Vec::new(),
         },
@@ -150,6 +146,19 @@ pub(super) fn parts(format: ModelFormat, seed: u64, size: u64) -> Parts {
             b"{\n  \"do_lower_case\": true,\n  \"model_max_length\": 512,\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"unk_token\": \"[UNK]\"\n}\n".to_vec(),
         ),
     }
+}
+
+/// An HDF5 version-0 superblock, padded to 512 bytes: 8-byte addresses, base address 0, no
+/// free-space info or driver block, and the end-of-file address `eof` (the file's length).
+fn hdf5_head(eof: u64) -> Vec<u8> {
+    let mut h = b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00\x00\x08\x08\x00".to_vec();
+    h.extend_from_slice(&[4, 0, 16, 0, 0, 0, 0, 0]);
+    h.extend_from_slice(&0u64.to_le_bytes());
+    h.extend_from_slice(&u64::MAX.to_le_bytes());
+    h.extend_from_slice(&eof.to_le_bytes());
+    h.extend_from_slice(&u64::MAX.to_le_bytes());
+    h.resize(512, 0);
+    h
 }
 
 /// safetensors: the u64 header length, the JSON header padded to 8 bytes, the tensor data.
@@ -196,7 +205,7 @@ fn onnx(size: u64, floats: Option<(u64, u64, Fill)>) -> Parts {
     // graph = name + initializer header; the tensor's raw_data is the payload.
     let mut init_head = Vec::new();
     pb_bytes(&mut init_head, 8, b"weight");
-    init_head.push(0x6a); // raw_data, field 13
+    init_head.push(0x4a); // raw_data, field 9
     pb_varint(&mut init_head, payload);
     let init_len = init_head.len() as u64 + payload;
     let mut g = graph;
@@ -205,10 +214,12 @@ fn onnx(size: u64, floats: Option<(u64, u64, Fill)>) -> Parts {
     pb_varint(&mut m, g.len() as u64 + init_len);
     m.extend_from_slice(&g);
     m.extend_from_slice(&init_head);
+    // opset_import (8) after the graph, as serializers write it: { domain "", version 17 }.
+    let tail = vec![0x42, 0x04, 0x0a, 0x00, 0x10, 0x11];
     Parts {
         head: m,
         payload: floats,
-        tail: Vec::new(),
+        tail,
     }
 }
 
@@ -247,9 +258,13 @@ fn joblib(seed: u64, size: u64) -> Parts {
     h.push(18);
     h.extend_from_slice(b"LogisticRegression");
     h.extend_from_slice(b"\x94\x93\x94)\x81\x94}\x94(\x8c\x05coef_\x94");
+    // The array's bytes as one BINBYTES8 value, so that the stream stays a valid pickle.
+    let payload = size & !7;
+    h.push(0x8e);
+    h.extend_from_slice(&payload.to_le_bytes());
     Parts {
         head: h,
-        payload: Some((seed, size & !7, Fill::Floats)),
+        payload: Some((seed, payload, Fill::Floats)),
         tail: b"ub.".to_vec(),
     }
 }

@@ -18,6 +18,9 @@ mod seeded;
 
 use std::io::{self, Write};
 
+mod damage;
+
+pub use damage::Damage;
 pub use formats::ModelFormat;
 pub use seeded::Fill;
 
@@ -49,6 +52,13 @@ pub enum Content {
         /// The payload (tensor) size in bytes; the header adds a little.
         size: u64,
     },
+    /// A model-format file cut short or with a flipped byte.
+    Damaged {
+        /// The whole file.
+        base: Box<Content>,
+        /// What is wrong with it.
+        damage: Damage,
+    },
 }
 
 impl Content {
@@ -76,7 +86,14 @@ impl Content {
                 let p = self.parts();
                 p.head.len() as u64 + p.payload.map_or(0, |x| x.1) + p.tail.len() as u64
             }
+            Content::Damaged { base, damage } => damage.len(base.len()),
         }
+    }
+
+    /// Where a format file's seeded payload (its tensor bytes) lies: (offset, length).
+    pub fn payload_span(&self) -> Option<(u64, u64)> {
+        let p = self.parts();
+        p.payload.map(|(_, n, _)| (p.head.len() as u64, n))
     }
 
     /// True when the content is zero bytes long.
@@ -98,6 +115,11 @@ impl Content {
                 }
                 w.write_all(&p.tail)
             }
+            Content::Damaged { base, damage } => base.write_to(&mut damage::Damaging {
+                w,
+                pos: 0,
+                damage: *damage,
+            }),
         }
     }
 

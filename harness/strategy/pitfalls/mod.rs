@@ -1,6 +1,7 @@
 //! The pitfall pieces and how often each is drawn: one function per pitfall, each returning
 //! its strategy, and [`pitfall`], the weighted choice among them.
 
+mod damaged;
 mod files;
 mod links;
 
@@ -43,6 +44,9 @@ pub(super) fn pitfall(cfg: &StrategyConfig) -> SBoxedStrategy<Piece> {
     }
     if cfg.copied_models {
         pieces.push((2, files::copied_model()));
+    }
+    if cfg.damaged_models {
+        pieces.push((2, damaged::damaged_model()));
     }
     proptest::strategy::Union::new_weighted(pieces).sboxed()
 }

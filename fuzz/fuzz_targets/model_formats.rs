@@ -1,0 +1,27 @@
+//! The model-file readers (`packtest::formats`) on arbitrary bytes, as every format: nothing
+//! may panic, a reader never claims more than the input holds, and a report's imports are
+//! classified.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use packtest::formats::{check, Kind};
+
+const KINDS: [Kind; 7] = [
+    Kind::Safetensors,
+    Kind::Zip,
+    Kind::Pickle,
+    Kind::Hdf5,
+    Kind::Onnx,
+    Kind::SavedModelPb,
+    Kind::XgboostJson,
+];
+
+fuzz_target!(|data: &[u8]| {
+    for kind in KINDS {
+        if let Ok(r) = check(kind, data, data.len() as u64) {
+            let _ = r.unsafe_imports().count();
+        }
+    }
+    let _ = packtest::formats::read_index(data, data.len() as u64);
+    let _ = Kind::guess(b"model.bin", data);
+});
