@@ -19,8 +19,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::level::{choose, deflate_raw, lz_level, DICT, FAST_LZ, MAX_LEVEL};
 pub use super::level::Encoding;
+use super::level::{choose, deflate_raw, lz_level, DICT, FAST_LZ, MAX_LEVEL};
 
 /// Input bytes per block.
 pub const BLOCK_SIZE: usize = 1 << 20;
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn every_level_round_trips_and_empty_input_works() {
         let data = mixed();
-        for level in [0, 1, 6, 9] {
+        for level in 0..=9 {
             assert_eq!(gunzip(&gz(&data, level, 2).0), data, "level {level}");
         }
         assert_eq!(gunzip(&gz(&[], 6, 2).0), Vec::<u8>::new());
