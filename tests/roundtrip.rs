@@ -103,7 +103,7 @@ proptest! {
         for level in 0..=9 {
             let gz = pack(level, ArchiveFormat::TarGz, &format!("model-{level}.tar.gz")).unwrap();
             let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut plain).unwrap();
+            flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut plain).map_err(|e| TestCaseError::fail(format!("level {level}: {e}")))?;
             prop_assert!(plain == tar, "level {}: not the same tar", level);
             let m = Manifest::read(gz.as_slice(), Limits::default()).map_err(|e| TestCaseError::fail(format!("level {level}: {e}")))?;
             let diff = tree.diff(&m);
