@@ -40,7 +40,7 @@
 //! - [`archive`]: the one bounded, streaming reader of `.tar.gz` and `.tar`;
 //! - [`process`]: running a child process with a timeout, its whole process group, and
 //!   cancellation;
-//! - [`gzip`]: the parallel gzip writer and Huffman encoder;
+//! - [`gzip`]: the parallel gzip writer, what each level does, and the Huffman encoder;
 //! - [`packager`]: the [`Packager`] trait, the command adapter, the reference packager;
 //! - [`diff`]: two archives compared field by field (`packtest diff`), streaming both;
 //! - [`target`]: deploy targets and their consumers' extraction;

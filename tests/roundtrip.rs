@@ -1,15 +1,18 @@
 //! The reference packager round-trips generated trees for every deploy target: it refuses
 //! exactly when the target requires it, and otherwise what the target's consumer extracts is
 //! the expected tree (DESIGN §2); for `posix` the archive also diffs empty against the model
-//! dir. It re-packs byte-identically after the mtimes move.
+//! dir. It re-packs byte-identically after the mtimes move, and every `--level` gives the same
+//! tar.
 
 use packtest::archive::{DiskTree, Limits, Manifest};
 use packtest::layout::{Sandbox, SandboxError};
+use packtest::packager::{ArchiveFormat, PackOptions};
 use packtest::strategy::{job_layout_with, StrategyConfig};
 use packtest::target::{compare, expected, extract, Target, World};
 use packtest::ReferencePackager;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 
 /// Deterministic in CI: a fixed RNG seed unless PROPTEST_RNG_SEED says otherwise.
@@ -77,6 +80,34 @@ proptest! {
             sb.shift_mtimes(-123_456).unwrap();
             p.pack_dir(&sb.model_dir(), &b).unwrap();
             prop_assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(16))]
+
+    /// Every `--level` is the same tar once gunzipped, and reads back with an empty diff.
+    #[test]
+    fn every_level_packs_the_same_tar(layout in job_layout_with(StrategyConfig { deep_paths: false, ..StrategyConfig::default() })) {
+        let sb = Sandbox::materialize(&layout).unwrap();
+        let pack = |level, format, name: &str| {
+            let out = sb.root().join("out").join(name);
+            let options = PackOptions { level, format, target: Target::Posix, ..PackOptions::default() };
+            ReferencePackager { options }.pack_dir(&sb.model_dir(), &out).map(|_| std::fs::read(&out).unwrap())
+        };
+        let Ok(tar) = pack(6, ArchiveFormat::Tar, "model.tar") else {
+            return Err(TestCaseError::reject("the posix target refuses this tree"));
+        };
+        let tree = DiskTree::scan(&sb.model_dir()).unwrap();
+        for level in 0..=9 {
+            let gz = pack(level, ArchiveFormat::TarGz, &format!("model-{level}.tar.gz")).unwrap();
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut plain).map_err(|e| TestCaseError::fail(format!("level {level}: {e}")))?;
+            prop_assert!(plain == tar, "level {}: not the same tar", level);
+            let m = Manifest::read(gz.as_slice(), Limits::default()).map_err(|e| TestCaseError::fail(format!("level {level}: {e}")))?;
+            let diff = tree.diff(&m);
+            prop_assert!(diff.is_empty(), "level {}: {:#?}", level, diff.items);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! else in the crate.
 
 pub mod huffman;
+pub mod level;
 pub mod pgzip;
 
 pub use pgzip::{PgzWriter, PgzipStats};

@@ -7,19 +7,11 @@
 //! combination of the blocks' CRCs. Because block boundaries, dictionaries and encodings depend
 //! only on the content, the output is byte-identical whatever the thread count.
 //!
-//! Content-adaptive encoding (level 6, the default): per block of 64 KiB or more (a shorter
-//! one is coded at level 6), a deterministic 16 KiB sample decides the cheapest encoding that gives about the size of level 6:
-//! - **Huffman-only** when the sample's byte entropy is above 7.9 bits, or when LZ matching
-//!   buys less than 1% on the sample (float weights: the gain is all in the exponent bytes).
-//!   It is [`super::huffman`]'s encoder, which stores any 32 KiB piece that coding would expand
-//!   (random or already-compressed data), so such a block is counted as stored;
-//! - **fast LZ** (level 2) when it is within 1% of level 6 on the sample;
-//! - **normal LZ** (level 6) otherwise (text, JSON, code).
-//!
-//! No timing is ever used. Other levels (0-9 except 6) compress every block at that level.
-//! The LZ backend is zlib-rs (the one flate2 uses), driven directly for raw deflate with a
-//! preset dictionary and sync flushes. Memory is bounded: at most `2 x threads` blocks in
-//! flight.
+//! Content-adaptive encoding, at every level: per block, a deterministic sample decides
+//! between stored, Huffman-only ([`super::huffman`]), fast LZ and the level's own LZ effort;
+//! [`super::level`] has the rules and what each level means. No timing is ever used. The LZ
+//! backend is zlib-rs (the one flate2 uses), driven directly for raw deflate with a preset
+//! dictionary and sync flushes. Memory is bounded: at most `2 x threads` blocks in flight.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -27,25 +19,11 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Status};
+pub use super::level::Encoding;
+use super::level::{choose, deflate_raw, lz_level, DICT, FAST_LZ, MAX_LEVEL};
 
 /// Input bytes per block.
 pub const BLOCK_SIZE: usize = 1 << 20;
-const DICT: usize = 32 * 1024;
-const SAMPLE: usize = 16 * 1024;
-
-/// How one block was encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// Stored (no compression).
-    Stored,
-    /// Huffman coding only, no LZ matching.
-    Huffman,
-    /// LZ at a fast level (2).
-    Fast,
-    /// LZ at the requested level (6 by default).
-    Normal,
-}
 
 /// What the writer did, for tests and `pack` statistics.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -56,7 +34,7 @@ pub struct PgzipStats {
     pub huffman: u64,
     /// Blocks at the fast LZ level.
     pub fast: u64,
-    /// Blocks at the normal LZ level.
+    /// Blocks at the level's own LZ effort.
     pub normal: u64,
     /// Uncompressed bytes.
     pub bytes_in: u64,
@@ -70,97 +48,6 @@ impl PgzipStats {
             Encoding::Fast => self.fast += 1,
             Encoding::Normal => self.normal += 1,
         }
-    }
-}
-
-fn entropy_bits(data: &[u8]) -> f64 {
-    let h = super::huffman::histogram(data);
-    let n = data.len() as f64;
-    h.iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
-}
-
-fn deflate_raw(data: &[u8], dict: &[u8], level: i32, last: bool) -> io::Result<Vec<u8>> {
-    let mut d = Deflate::new_with_config(DeflateConfig {
-        level,
-        window_bits: -15,
-        ..DeflateConfig::default()
-    });
-    if !dict.is_empty() && level > 0 {
-        d.set_dictionary(dict)
-            .map_err(|e| io::Error::other(format!("deflate dictionary: {}", e.as_str())))?;
-    }
-    let mut out = vec![0u8; zlib_rs::compress_bound(data.len()) + 64];
-    let flush = if last {
-        DeflateFlush::Finish
-    } else {
-        DeflateFlush::SyncFlush
-    };
-    let status = d
-        .compress(data, &mut out, flush)
-        .map_err(|e| io::Error::other(format!("deflate: {}", e.as_str())))?;
-    let complete = if last {
-        status == Status::StreamEnd
-    } else {
-        d.total_in() as usize == data.len()
-    };
-    if !complete {
-        return Err(io::Error::other(
-            "deflate did not finish the block in one call",
-        ));
-    }
-    out.truncate(d.total_out() as usize);
-    Ok(out)
-}
-
-/// The encoding for a block at `level`, chosen from the content only.
-///
-/// At level 6, a 16 KiB sample from the block's middle decides: high byte entropy means
-/// Huffman-only (whose 32 KiB blocks fall back to stored where coding would expand), LZ that
-/// buys under 1% over Huffman-only means Huffman-only, fast LZ within 1% of level 6 means
-/// fast LZ, and level 6 otherwise.
-pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
-    match level {
-        0 => return Encoding::Stored,
-        6 => {}
-        _ => return Encoding::Normal,
-    }
-    if data.len() < 4 * SAMPLE {
-        // Sampling would cost about as much as coding the whole (short, often last) block.
-        return Encoding::Normal;
-    }
-    // The sample: the block's middle (past any header), with its own preceding bytes as the
-    // dictionary, exactly as the block will be coded.
-    let start = (data.len() / 2).saturating_sub(SAMPLE / 2);
-    let sample = &data[start..(start + SAMPLE).min(data.len())];
-    if entropy_bits(sample) > 7.9 {
-        return Encoding::Huffman;
-    }
-    let pre = if start > 0 {
-        &data[start.saturating_sub(DICT)..start]
-    } else {
-        dict
-    };
-    let size = |lvl| deflate_raw(sample, pre, lvl, false).map_or(usize::MAX, |v| v.len());
-    let huff = {
-        let mut v = Vec::with_capacity(sample.len() + 64);
-        super::huffman::deflate_huffman(sample, false, &mut v);
-        v.len()
-    };
-    let fast = size(2);
-    if fast as f64 >= huff as f64 * 0.99 {
-        return Encoding::Huffman;
-    }
-    let normal = size(6);
-    if fast as f64 <= normal as f64 * 1.01 {
-        Encoding::Fast
-    } else {
-        Encoding::Normal
     }
 }
 
@@ -182,7 +69,7 @@ struct Done {
 fn compress_job(job: Job, level: u32) -> Done {
     let mut crc = crc32fast::Hasher::new();
     crc.update(&job.data);
-    let lz = |lvl: u32| deflate_raw(&job.data, &job.dict, lvl as i32, job.last);
+    let lz = |lvl: i32| deflate_raw(&job.data, &job.dict, lvl, job.last);
     let (encoding, bytes) = match choose(&job.data, &job.dict, level) {
         Encoding::Huffman => {
             let mut out = Vec::with_capacity(job.data.len() + job.data.len() / 8 + 1024);
@@ -198,8 +85,8 @@ fn compress_job(job: Job, level: u32) -> Done {
             (e, Ok(out))
         }
         Encoding::Stored => (Encoding::Stored, lz(0)),
-        Encoding::Fast => (Encoding::Fast, lz(2)),
-        Encoding::Normal => (Encoding::Normal, lz(level.max(1))),
+        Encoding::Fast => (Encoding::Fast, lz(FAST_LZ)),
+        Encoding::Normal => (Encoding::Normal, lz(lz_level(level))),
     };
     Done {
         index: job.index,
@@ -239,7 +126,7 @@ impl<W: Write> PgzWriter<W> {
         inner.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])?;
         Ok(PgzWriter {
             inner,
-            level: level.min(9),
+            level: level.min(MAX_LEVEL),
             buf: Vec::with_capacity(BLOCK_SIZE),
             dict: Vec::new(),
             pool: None,
@@ -477,7 +364,7 @@ mod tests {
     #[test]
     fn every_level_round_trips_and_empty_input_works() {
         let data = mixed();
-        for level in [0, 1, 6, 9] {
+        for level in 0..=9 {
             assert_eq!(gunzip(&gz(&data, level, 2).0), data, "level {level}");
         }
         assert_eq!(gunzip(&gz(&[], 6, 2).0), Vec::<u8>::new());
@@ -500,7 +387,12 @@ mod tests {
             matches!(text, Encoding::Normal | Encoding::Fast),
             "{text:?}"
         );
-        assert_eq!(choose(&block(Fill::Floats), &[], 9), Encoding::Normal);
+        // Every level adapts; only level 0 stores regardless.
+        for level in 1..=9 {
+            assert_eq!(choose(&block(Fill::Floats), &[], level), Encoding::Huffman);
+            assert_eq!(choose(&block(Fill::Random), &[], level), Encoding::Huffman);
+        }
+        assert_eq!(choose(&block(Fill::Text), &[], 1), Encoding::Fast);
         assert_eq!(choose(&block(Fill::Text), &[], 0), Encoding::Stored);
         // What the writer did, block by block: random is stored (and not expanded), floats
         // are Huffman-only, text goes through LZ.

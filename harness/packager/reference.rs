@@ -52,7 +52,8 @@ pub enum ArchiveFormat {
 /// Settings of the reference packager.
 #[derive(Clone, Debug)]
 pub struct PackOptions {
-    /// Deflate level 0-9; 6 (the default) is content-adaptive (see [`crate::gzip::pgzip`]).
+    /// Deflate level 0-9, 6 by default; every level adapts per block, the level sets the LZ
+    /// effort (see [`crate::gzip::level`]).
     pub level: u32,
     /// Compression threads; the output is identical for any count.
     pub threads: usize,
