@@ -471,6 +471,7 @@ fn exercise_formats(data: &[u8]) {
         Kind::Onnx,
         Kind::SavedModelPb,
         Kind::XgboostJson,
+        Kind::XgboostUbj,
     ] {
         if let Ok(r) = check(kind, data, data.len() as u64) {
             let _ = r.unsafe_imports().count();

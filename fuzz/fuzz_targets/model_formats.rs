@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use packtest::formats::{check, Kind};
 
-const KINDS: [Kind; 7] = [
+const KINDS: [Kind; 8] = [
     Kind::Safetensors,
     Kind::Zip,
     Kind::Pickle,
@@ -14,6 +14,7 @@ const KINDS: [Kind; 7] = [
     Kind::Onnx,
     Kind::SavedModelPb,
     Kind::XgboostJson,
+    Kind::XgboostUbj,
 ];
 
 fuzz_target!(|data: &[u8]| {

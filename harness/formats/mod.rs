@@ -13,7 +13,7 @@
 //! walker that lists imports and never executes), `zip` (PyTorch `torch.save`, `.keras`: a
 //! sequential walk of local headers, data and CRCs, then the central directory, cross-checked,
 //! so that it works on a stream), `proto` (SavedModel `saved_model.pb`, ONNX and its
-//! `external_data`), and `small` (HDF5 superblock, XGBoost JSON). Findings across files (a
+//! `external_data`), `small` (HDF5 superblock, XGBoost JSON) and `ubj` (XGBoost UBJSON). Findings across files (a
 //! missing shard, external data left behind) are judged by the detector from the
 //! [`FileReport`]s.
 //!
@@ -24,6 +24,7 @@ mod proto;
 mod safetensors;
 mod small;
 mod src;
+mod ubj;
 mod zip;
 
 use std::io::Read;
@@ -50,6 +51,8 @@ pub enum Kind {
     SavedModelPb,
     /// An XGBoost JSON model.
     XgboostJson,
+    /// An XGBoost UBJSON model (`.ubj`).
+    XgboostUbj,
 }
 
 impl Kind {
@@ -91,6 +94,12 @@ impl Kind {
                 return Some(Kind::Safetensors);
             }
         }
+        // UBJSON: an object whose first key's length is an integer marker (JSON has `"`).
+        let ubj_head =
+            head.first() == Some(&b'{') && head.get(1).is_some_and(|m| b"iUIlL#$".contains(m));
+        if (has_ext && ext == b"ubj") || (name == b"xgboost-model" && ubj_head) {
+            return Some(Kind::XgboostUbj);
+        }
         let json_named = name == b"xgboost-model" || (has_ext && ext == b"json");
         if json_named && head.first() == Some(&b'{') && memfind(head, b"\"learner\"") {
             return Some(Kind::XgboostJson);
@@ -111,6 +120,7 @@ impl Kind {
             Kind::Onnx => "ONNX",
             Kind::SavedModelPb => "SavedModel protobuf",
             Kind::XgboostJson => "XGBoost JSON",
+            Kind::XgboostUbj => "XGBoost UBJSON",
         }
     }
 }
@@ -174,6 +184,7 @@ pub fn check(kind: Kind, r: impl Read, len: u64) -> Result<FileReport, FormatErr
         Kind::Onnx => proto::check_onnx(&mut s),
         Kind::SavedModelPb => proto::check_saved_model(&mut s),
         Kind::XgboostJson => small::check_xgboost_json(&mut s),
+        Kind::XgboostUbj => ubj::check_xgboost_ubj(&mut s),
     }
 }
 

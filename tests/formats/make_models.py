@@ -253,6 +253,11 @@ booster.save_model(os.path.join(d, "xgboost-model.json"))
 os.rename(os.path.join(d, "xgboost-model.json"), os.path.join(d, "xgboost-model"))
 model_file("intact", "xgboost", "xgboost-model")
 
+# XGBoost UBJSON (the binary format `save_model` writes for a `.ubj` name)
+d = case("intact", "xgboost-ubj")
+booster.save_model(os.path.join(d, "model.ubj"))
+model_file("intact", "xgboost-ubj", "model.ubj")
+
 # Malicious pickles
 evil = [("os-system", os.system, "echo pwned"), ("eval", eval, "1+1"), ("subprocess", subprocess.check_output, ["id"]),
         ("exec", exec, "x=1")]
