@@ -76,6 +76,12 @@ pub mod sim;
 pub mod strategy;
 pub mod target;
 
+/// What a unit test does when something it needs cannot be had here: the same rule as the
+/// integration tests' (say so where `cargo test` shows it, fail under `CI=true`).
+#[cfg(test)]
+#[path = "../tests/common/unavailable.rs"]
+pub(crate) mod unavailable;
+
 pub use packager::{CommandPackager, Packager, ReferencePackager};
 
 pub use api::{Harness, HarnessOutcome};
