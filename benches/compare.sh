@@ -16,35 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIB="${1:-768}"
-need=()
-command -v pigz >/dev/null || need+=(pigz)
-command -v igzip >/dev/null || need+=(isal)
-[ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=; [ "$(id -u)" != 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-cargo build --release --quiet
-BIN="$PWD/target/release/packtest"
-WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/packtest-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-
-cat > "$WORK/weights.toml" <<TOML
-[[entry]]
-root = "model"
-path = "model.safetensors"
-kind = "file"
-content = { seed = 1, size = $((MIB * 1048576)), fill = "floats" }
-TOML
-python3 - "$WORK/small.toml" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    for i in range(20000):
-        f.write(f'[[entry]]\nroot = "model"\npath = "d{i % 100:02d}/f{i:05d}.txt"\nkind = "file"\n'
-                f'content = {{ seed = {i}, size = 4096, fill = "text" }}\n\n')
-PY
-"$BIN" materialize "$WORK/weights.toml" "$WORK/weights" >/dev/null
-"$BIN" materialize "$WORK/small.toml" "$WORK/small" >/dev/null
+. benches/trees.sh
 cat > "$WORK/pytar.py" <<'PY'
 import sys, tarfile
 with tarfile.open(sys.argv[2], "w:gz") as t:

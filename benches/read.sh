@@ -11,41 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIB="${1:-768}"
-need=()
-command -v pigz >/dev/null || need+=(pigz)
-command -v igzip >/dev/null || need+=(isal)
-[ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=; [ "$(id -u)" != 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
 RAPIDGZIP_VERSION=0.16.2
 RG=target/rapidgzip-venv
 if ! "$RG/bin/rapidgzip" --version >/dev/null 2>&1; then
   python3 -m venv "$RG" >/dev/null && "$RG/bin/pip" install -q "rapidgzip==$RAPIDGZIP_VERSION" >/dev/null 2>&1 \
     || echo "rapidgzip $RAPIDGZIP_VERSION did not install; its row is left out"
 fi
-cargo build --release --quiet
-BIN="$PWD/target/release/packtest"
-WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/packtest-read.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-
-cat > "$WORK/weights.toml" <<TOML
-[[entry]]
-root = "model"
-path = "model.safetensors"
-kind = "file"
-content = { seed = 1, size = $((MIB * 1048576)), fill = "floats" }
-TOML
-python3 - "$WORK/small.toml" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    for i in range(20000):
-        f.write(f'[[entry]]\nroot = "model"\npath = "d{i % 100:02d}/f{i:05d}.txt"\nkind = "file"\n'
-                f'content = {{ seed = {i}, size = 4096, fill = "text" }}\n\n')
-PY
-"$BIN" materialize "$WORK/weights.toml" "$WORK/weights" >/dev/null
-"$BIN" materialize "$WORK/small.toml" "$WORK/small" >/dev/null
+. benches/trees.sh
 
 measure() { # label command...
   local label=$1; shift

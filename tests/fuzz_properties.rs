@@ -463,16 +463,7 @@ fn replay() {
 fn exercise_formats(data: &[u8]) {
     use packtest::formats::{check, Kind};
     let start = Instant::now();
-    for kind in [
-        Kind::Safetensors,
-        Kind::Zip,
-        Kind::Pickle,
-        Kind::Hdf5,
-        Kind::Onnx,
-        Kind::SavedModelPb,
-        Kind::XgboostJson,
-        Kind::XgboostUbj,
-    ] {
+    for kind in Kind::ALL {
         if let Ok(r) = check(kind, data, data.len() as u64) {
             let _ = r.unsafe_imports().count();
         }

@@ -6,19 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use packtest::formats::{check, Kind};
 
-const KINDS: [Kind; 8] = [
-    Kind::Safetensors,
-    Kind::Zip,
-    Kind::Pickle,
-    Kind::Hdf5,
-    Kind::Onnx,
-    Kind::SavedModelPb,
-    Kind::XgboostJson,
-    Kind::XgboostUbj,
-];
-
 fuzz_target!(|data: &[u8]| {
-    for kind in KINDS {
+    for kind in Kind::ALL {
         if let Ok(r) = check(kind, data, data.len() as u64) {
             let _ = r.unsafe_imports().count();
         }

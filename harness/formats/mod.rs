@@ -56,6 +56,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every format, in declaration order.
+    pub const ALL: [Kind; 8] = [
+        Kind::Safetensors,
+        Kind::Zip,
+        Kind::Pickle,
+        Kind::Hdf5,
+        Kind::Onnx,
+        Kind::SavedModelPb,
+        Kind::XgboostJson,
+        Kind::XgboostUbj,
+    ];
+
     /// The reader for a file, from its name (the last path component) and its first bytes
     /// (up to 4 KiB; fewer if the file is shorter). `None`: not a model format the readers
     /// check. A name decides when the bytes cannot (a safetensors file cut inside its first
