@@ -200,7 +200,9 @@ fn env_paths_stay_in_the_sandbox_with_private_paths_and_with_the_fallback() {
 }
 
 #[test]
-fn a_script_on_the_hosts_tmp_is_refused_with_the_fix() {
+fn a_script_in_a_dir_on_the_hosts_tmp_runs_and_sees_its_siblings() {
+    // A checkout under /tmp (a CI runner's, a user's scratch copy): the private /tmp keeps the
+    // dir the command names visible, and the rest of the host's /tmp hidden.
     if !private_paths() {
         return;
     }
@@ -208,22 +210,60 @@ fn a_script_on_the_hosts_tmp_is_refused_with_the_fix() {
         .prefix("packtest-sim-test-")
         .tempdir_in("/tmp")
         .unwrap();
+    std::fs::write(dir.path().join("config.json"), b"{\"saved\": 1}").unwrap();
     let train = dir.path().join("train.py");
-    std::fs::copy(script("correct_save.py"), &train).unwrap();
-    bin()
+    std::fs::write(
+        &train,
+        "import json, os, pathlib, sys\n\
+         here = pathlib.Path(sys.argv[0]).parent\n\
+         cfg = json.loads((here / 'config.json').read_text())\n\
+         pathlib.Path(os.environ['SM_MODEL_DIR'], 'model.bin').write_bytes(b'x' * cfg['saved'])\n\
+         print('tmp holds', sorted(os.listdir('/tmp')))\n",
+    )
+    .unwrap();
+    let n = nonce();
+    let before = host_state(&[&n]);
+    let a = bin()
         .args(["sim", "--", "python3"])
         .arg(&train)
+        .env("PACKTEST_TEST_NONCE", &n)
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("which the job does not see"))
-        .stderr(predicate::str::contains("--source-dir"));
-    // The fix the message gives works.
-    bin()
-        .args(["sim", "--source-dir"])
-        .arg(dir.path())
-        .args(["--", "python3", "train.py"])
+        .success()
+        .stdout(predicate::str::starts_with(
+            "paths: private /opt/ml and /tmp (user+mount namespace)",
+        ))
+        .stdout(predicate::str::contains("  model.bin"))
+        .stdout(predicate::str::contains("0 errors"));
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    // The job's /tmp lists only the kept dir; nothing of it is reported as a stray save.
+    let name = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains(&format!("tmp holds ['{name}']")), "{err}");
+    assert!(!out.contains("tmp:"), "{out}");
+    assert_eq!(host_state(&[&n]), before);
+    // The mount point made for the kept dir is gone from the sandbox after the job.
+    let a = bin()
+        .args(["sim", "--keep", "--", "python3"])
+        .arg(&train)
         .assert()
         .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let kept = out
+        .lines()
+        .find_map(|l| l.strip_prefix("sandbox kept at "))
+        .and_then(|l| l.split(" (").next())
+        .expect("the kept sandbox");
+    let left: Vec<_> = std::fs::read_dir(Path::new(kept).join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    std::fs::remove_dir_all(kept).unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

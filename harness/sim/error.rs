@@ -46,8 +46,8 @@ pub enum SimError {
     /// The command is not an entry point the toolkit can run.
     #[error("--toolkit runs one entry point: give `-- python3 SCRIPT.py` or `-- SCRIPT`, without extra arguments (hyperparameters go in with --hp); got `{0}`")]
     ToolkitEntryPoint(String),
-    /// A word of the command names a host path the job's private `/tmp` or `/opt/ml` hides.
-    #[error("`{0}` is on the host's /tmp or /opt/ml, which the job does not see (its own are private); copy its dir in with --source-dir DIR and run it by a relative name, or set PACKTEST_SIM_SHARED_PATHS=1")]
+    /// A word of the command names a host path the job's private `/opt/ml` hides.
+    #[error("`{0}` is on the host's /opt/ml, which the job does not see (its own is private); copy its dir in with --source-dir DIR and run it by a relative name, or set PACKTEST_SIM_SHARED_PATHS=1")]
     HiddenPath(String),
     /// The sandbox could not be built or filled.
     #[error(transparent)]

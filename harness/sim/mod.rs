@@ -172,13 +172,13 @@ fn prepare_command(opts: &SimOptions, here: Option<&Path>) -> Result<Prepared, S
     Ok((toolkit::command(python)?, Some(source), params))
 }
 
-/// Refuses a command word naming an existing host path under `/tmp` or `/opt/ml`: the job's
-/// private ones hide it, and the command would fail with a confusing "no such file".
+/// Refuses a command word naming an existing host path under `/opt/ml`: the job's private
+/// one hides it, and the command would fail with a confusing "no such file". (Paths under the
+/// host's `/tmp` stay visible: see [`namespace::kept_tmp_entries`].)
 fn hidden_word(argv: &[String]) -> Result<(), SimError> {
     for w in argv {
         let p = Path::new(w);
-        let hidden = p.starts_with("/tmp") || p.starts_with("/opt/ml");
-        if hidden && p.exists() {
+        if p.starts_with("/opt/ml") && p.exists() {
             return Err(SimError::HiddenPath(w.clone()));
         }
     }
@@ -197,6 +197,7 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
     let mut sandboxes = Vec::new();
     let mut procs = Vec::new();
     let mut paths = Paths::Private;
+    let keep = namespace::kept_tmp_entries(&argv);
     for name in &names {
         let mut spec = job::JobSpec {
             inputs: &opts.inputs,
@@ -208,7 +209,7 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
         // Each host gets its own plan; once one falls back, the rest follow.
         let sandbox = job::build_host(&spec, name)?;
         let (p, mounts) = if paths == Paths::Private {
-            namespace::choose(sandbox.root(), &names)
+            namespace::choose(sandbox.root(), &names, &keep)
         } else {
             (paths.clone(), None)
         };
@@ -248,6 +249,9 @@ pub fn run_job(opts: &SimOptions) -> Result<SimJob, SimError> {
         sandboxes.push(sandbox);
     }
     let outcomes = hosts::run_all(procs, opts.timeout);
+    for sandbox in &sandboxes {
+        namespace::unkeep(sandbox.root(), &keep);
+    }
     if let Some(Exit::SpawnFailed(e)) = outcomes.first().map(|o| &o.exit) {
         return Err(SimError::Spawn(e.clone()));
     }

@@ -50,8 +50,11 @@ impl Paths {
 
 /// The plan that gives the sandbox at `root` its private `/opt/ml` and `/tmp`, and an
 /// `/etc/hosts` in which every name of `hosts` resolves, the command starting in
-/// `/opt/ml/code`; or why there is none.
-pub fn plan(root: &Path, hosts: &[String]) -> Result<MountPlan, String> {
+/// `/opt/ml/code`; or why there is none. Each of `keep` (entries directly under the host's
+/// `/tmp` that the command names, such as a checkout in `/tmp/project`) stays visible at its
+/// own path in the private `/tmp`: a mount point is made for it in the sandbox's `tmp` and
+/// the host entry is bound there before `/tmp` is covered (see [`unkeep`]).
+pub fn plan(root: &Path, hosts: &[String], keep: &[PathBuf]) -> Result<MountPlan, String> {
     let ml = root.join("opt/ml");
     let mut ops = Vec::new();
     let opt = Path::new("/opt");
@@ -116,6 +119,23 @@ pub fn plan(root: &Path, hosts: &[String]) -> Result<MountPlan, String> {
             at: "/etc/hosts".into(),
         });
     }
+    for host in keep {
+        let Some(name) = host.file_name() else {
+            continue;
+        };
+        let at = root.join("tmp").join(name);
+        let made = if host.is_dir() {
+            fs::create_dir(&at)
+        } else {
+            fs::write(&at, b"")
+        };
+        made.map_err(|e| format!("cannot create `{}`: {e}", at.display()))?;
+        ops.push(MountOp::Bind {
+            src: host.clone(),
+            at,
+        });
+    }
+    // Recursive: the binds of `keep` made inside the sandbox's tmp come along.
     ops.push(MountOp::Bind {
         src: root.join("tmp"),
         at: "/tmp".into(),
@@ -128,11 +148,11 @@ pub fn plan(root: &Path, hosts: &[String]) -> Result<MountPlan, String> {
 
 /// Decides the paths for the sandbox at `root`: the plan, tried once with `sh -c :`, or the
 /// reason for the fallback.
-pub fn choose(root: &Path, hosts: &[String]) -> (Paths, Option<MountPlan>) {
+pub fn choose(root: &Path, hosts: &[String], keep: &[PathBuf]) -> (Paths, Option<MountPlan>) {
     if std::env::var_os(SHARED_PATHS_ENV).is_some_and(|v| !v.is_empty()) {
         return (Paths::Shared(format!("{SHARED_PATHS_ENV} is set")), None);
     }
-    let plan = match plan(root, hosts) {
+    let plan = match plan(root, hosts, keep) {
         Ok(p) => p,
         Err(why) => return (Paths::Shared(why), None),
     };
@@ -158,5 +178,38 @@ pub fn choose(root: &Path, hosts: &[String]) -> (Paths, Option<MountPlan>) {
             Paths::Shared(format!("the namespace probe ended with {other}")),
             None,
         ),
+    }
+}
+
+/// The entries directly under the host's `/tmp` that a word of `argv` names (`/tmp/project`
+/// for `/tmp/project/train.py`), each once: the private `/tmp` keeps them visible.
+pub fn kept_tmp_entries(argv: &[String]) -> Vec<PathBuf> {
+    let mut keep: Vec<PathBuf> = Vec::new();
+    for w in argv {
+        let Ok(rest) = Path::new(w).strip_prefix("/tmp") else {
+            continue;
+        };
+        let Some(first) = rest.components().next() else {
+            continue;
+        };
+        let top = Path::new("/tmp").join(first);
+        if Path::new(w).exists() && !keep.contains(&top) {
+            keep.push(top);
+        }
+    }
+    keep
+}
+
+/// Removes the mount points [`plan`] made in the sandbox's `tmp` for `keep` (empty on the
+/// host side once the job's namespace is gone), so they are not taken for the job's files.
+pub fn unkeep(root: &Path, keep: &[PathBuf]) {
+    for host in keep {
+        if let Some(name) = host.file_name() {
+            let at = root.join("tmp").join(name);
+            let _ = fs::remove_dir(&at).or_else(|_| match fs::metadata(&at) {
+                Ok(m) if m.is_file() && m.len() == 0 => fs::remove_file(&at),
+                _ => Ok(()),
+            });
+        }
     }
 }
