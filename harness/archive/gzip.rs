@@ -13,6 +13,55 @@ use std::io::{self, BufRead, Read};
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::error::{ArchiveError, GarbageAfter};
+use super::parallel::ParallelBody;
+
+/// The compressed input, with bytes the parallel body read past a member's end put back in
+/// front.
+struct Input<R> {
+    front: Vec<u8>,
+    pos: usize,
+    inner: R,
+}
+
+impl<R: BufRead> Input<R> {
+    fn push_front(&mut self, mut bytes: Vec<u8>) {
+        bytes.extend_from_slice(&self.front[self.pos..]);
+        self.front = bytes;
+        self.pos = 0;
+    }
+}
+
+impl<R: BufRead> Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Input<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos < self.front.len() {
+            Ok(&self.front[self.pos..])
+        } else {
+            self.inner.fill_buf()
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.pos < self.front.len() {
+            self.pos += n;
+            if self.pos >= self.front.len() {
+                self.front = Vec::new();
+                self.pos = 0;
+            }
+        } else {
+            self.inner.consume(n);
+        }
+    }
+}
 
 /// The header fields of the first gzip member, for the `normalized` property.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -42,7 +91,10 @@ enum State {
 
 /// Decompresses a (possibly multi-member) gzip stream, verifying each member.
 pub struct GzipReader<R> {
-    input: R,
+    input: Input<R>,
+    parallel: Option<ParallelBody>,
+    /// A deflate error, reported after the bytes inflated before it.
+    pending: Option<ArchiveError>,
     state: State,
     inflate: Decompress,
     crc: crc32fast::Hasher,
@@ -67,7 +119,13 @@ impl<R: BufRead> GzipReader<R> {
     /// decompressed size (a bomb guard).
     pub fn new(input: R, limit: Option<u64>) -> Self {
         GzipReader {
-            input,
+            input: Input {
+                front: Vec::new(),
+                pos: 0,
+                inner: input,
+            },
+            parallel: None,
+            pending: None,
             state: State::Header,
             inflate: Decompress::new(false),
             crc: crc32fast::Hasher::new(),
@@ -78,6 +136,36 @@ impl<R: BufRead> GzipReader<R> {
             header: None,
             limit,
         }
+    }
+
+    /// Inflates each member's body with `workers` threads ([`super::parallel`]) where the
+    /// stream allows it; 0 or 1 keeps the one-thread decoder. The bytes and the errors read are
+    /// the same either way.
+    pub(crate) fn with_workers(mut self, workers: usize) -> Self {
+        self.parallel = (workers > 1).then(|| ParallelBody::new(workers));
+        self
+    }
+
+    /// Guesses used and segments read in order by the parallel body, if any.
+    #[cfg(test)]
+    pub(crate) fn parallel_stats(&self) -> Option<(u64, u64)> {
+        self.parallel.as_ref().map(|p| (p.used, p.read_in_order))
+    }
+
+    /// Checks and counts bytes just inflated: CRC32, ISIZE, the unpacked limit.
+    fn account(&mut self, produced: &[u8]) -> io::Result<()> {
+        self.crc.update(produced);
+        self.member_out += produced.len() as u64;
+        self.total_out += produced.len() as u64;
+        if let Some(limit) = self.limit {
+            if self.total_out > limit {
+                return Err(fail(ArchiveError::UnpackedLimit {
+                    limit,
+                    compressed_offset: self.compressed_offset,
+                }));
+            }
+        }
+        Ok(())
     }
 
     fn byte(&mut self) -> io::Result<u8> {
@@ -179,6 +267,9 @@ impl<R: BufRead> GzipReader<R> {
             });
         }
         self.members += 1;
+        if let Some(p) = self.parallel.as_mut() {
+            p.start(self.compressed_offset);
+        }
         self.inflate.reset(false);
         self.crc = crc32fast::Hasher::new();
         self.member_out = 0;
@@ -221,6 +312,27 @@ impl<R: BufRead> Read for GzipReader<R> {
                     self.state = State::Body;
                 }
                 State::Body => {
+                    if let Some(e) = self.pending.take() {
+                        return Err(fail(e));
+                    }
+                    if let Some(p) = self.parallel.as_mut() {
+                        let produced = p.read(&mut self.input, out).map_err(fail)?;
+                        self.compressed_offset = p.offset;
+                        if produced == 0 {
+                            if !p.ended {
+                                return Err(fail(ArchiveError::GzipTruncated {
+                                    offset: self.compressed_offset,
+                                    member: self.members,
+                                }));
+                            }
+                            let rest = p.take_leftover();
+                            self.input.push_front(rest);
+                            self.state = State::Trailer;
+                            continue;
+                        }
+                        self.account(&out[..produced])?;
+                        return Ok(produced);
+                    }
                     let input = self.input.fill_buf()?;
                     if input.is_empty() {
                         return Err(fail(ArchiveError::GzipTruncated {
@@ -229,30 +341,28 @@ impl<R: BufRead> Read for GzipReader<R> {
                         }));
                     }
                     let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
-                    let status = self
-                        .inflate
-                        .decompress(input, out, FlushDecompress::None)
-                        .map_err(|e| {
-                            fail(ArchiveError::Deflate {
-                                offset: self.compressed_offset,
-                                reason: e.to_string(),
-                            })
-                        })?;
+                    let result = self.inflate.decompress(input, out, FlushDecompress::None);
                     let consumed = (self.inflate.total_in() - in0) as usize;
                     let produced = (self.inflate.total_out() - out0) as usize;
                     self.input.consume(consumed);
                     self.compressed_offset += consumed as u64;
-                    self.crc.update(&out[..produced]);
-                    self.member_out += produced as u64;
-                    self.total_out += produced as u64;
-                    if let Some(limit) = self.limit {
-                        if self.total_out > limit {
-                            return Err(fail(ArchiveError::UnpackedLimit {
-                                limit,
-                                compressed_offset: self.compressed_offset,
-                            }));
+                    let status = match result {
+                        Ok(status) => status,
+                        Err(e) => {
+                            // Every byte inflated before the error comes first.
+                            let e = ArchiveError::Deflate {
+                                offset: self.compressed_offset,
+                                reason: e.to_string(),
+                            };
+                            if produced == 0 {
+                                return Err(fail(e));
+                            }
+                            self.pending = Some(e);
+                            self.account(&out[..produced])?;
+                            return Ok(produced);
                         }
-                    }
+                    };
+                    self.account(&out[..produced])?;
                     if status == Status::StreamEnd {
                         self.state = State::Trailer;
                     } else if consumed == 0 && produced == 0 {

@@ -17,6 +17,7 @@ mod gzip;
 mod header;
 mod member;
 mod names;
+mod parallel;
 mod pipe;
 mod tar;
 
@@ -215,7 +216,8 @@ impl Manifest {
         };
         if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
             manifest.compression = Compression::Gzip;
-            let gz = gzip::GzipReader::new(input, limits.max_unpacked);
+            let gz =
+                gzip::GzipReader::new(input, limits.max_unpacked).with_workers(inflate_workers());
             let (err, end) = std::thread::scope(|scope| {
                 let (mut inflated, inflating) = pipe::spawn(scope, gz);
                 let err = read_members(&mut inflated, limits, &mut manifest, sink, tap);
@@ -255,6 +257,16 @@ impl Manifest {
     pub fn name_problems(&self) -> Vec<NameProblem> {
         names::name_problems(&self.members)
     }
+}
+
+/// Threads that inflate a gzip member in parallel where its writer left sync points
+/// ([`parallel`]): `PACKTEST_INFLATE_THREADS` if set (0 or 1: one thread), else the cores, at
+/// most 4.
+fn inflate_workers() -> usize {
+    std::env::var("PACKTEST_INFLATE_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
 }
 
 fn looks_like_tar(head: &[u8]) -> bool {
