@@ -5,7 +5,9 @@
 //! decompressed size (a gzip-bomb guard). It reads the gzip stream to EOF, so CRC32, ISIZE,
 //! concatenated members and trailing garbage are all checked (see `gzip`), and it checks tar
 //! header checksums and the end-of-archive marker (see `tar`). The gzip layer inflates on its
-//! own thread, beside the tar parsing and hashing (see `pipe`).
+//! own thread, beside the tar parsing and hashing (see `pipe`), and where the writer left sync
+//! points (packtest's own writer, pigz) a member is inflated on several threads, each guess
+//! proven before it is used (see `parallel`): the bytes and errors are the one-thread reader's.
 //!
 //! Framing defects are [`ArchiveError`]s. Unsafe member names (absolute, `..`) are not framing
 //! defects: the manifest still reads, and [`Manifest::name_problems`] lists them, so that the
