@@ -146,10 +146,12 @@ impl<R: BufRead> GzipReader<R> {
         self
     }
 
-    /// Guesses used and segments read in order by the parallel body, if any.
+    /// Guesses used, segments read in order and guesses wasted by the parallel body, if any.
     #[cfg(test)]
-    pub(crate) fn parallel_stats(&self) -> Option<(u64, u64)> {
-        self.parallel.as_ref().map(|p| (p.used, p.read_in_order))
+    pub(crate) fn parallel_stats(&self) -> Option<(u64, u64, u64)> {
+        self.parallel
+            .as_ref()
+            .map(|p| (p.used, p.read_in_order, p.wasted))
     }
 
     /// Checks and counts bytes just inflated: CRC32, ISIZE, the unpacked limit.

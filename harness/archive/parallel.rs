@@ -45,6 +45,8 @@ pub(crate) const GUESS_CAP: usize = 8 << 20;
 pub(crate) const GIVE_UP_AFTER: u32 = 8;
 /// Deflate's window.
 const WINDOW: usize = 32 * 1024;
+/// A guess's output grows whenever less than this is free.
+const MIN_SPARE: usize = 64 * 1024;
 /// The end of an empty stored block: what a sync flush leaves on a byte boundary.
 const SYNC: [u8; 4] = [0, 0, 0xff, 0xff];
 
@@ -163,12 +165,11 @@ fn inflate_all(
         end: false,
     };
     loop {
-        if out.len() == out.capacity() {
-            if out.len() >= cap {
-                return Ok(None);
-            }
-            let grow = out.len().max(64 * 1024).min(cap - out.len());
-            out.reserve_exact(grow);
+        if out.len() >= cap {
+            return Ok(None);
+        }
+        if out.capacity() - out.len() < MIN_SPARE {
+            out.reserve_exact(out.len().max(MIN_SPARE).min(cap - out.len()));
         }
         let before = out.len();
         let step = d
@@ -182,11 +183,11 @@ fn inflate_all(
             total.end = true;
             return Ok(Some(total));
         }
-        let out_full = out.len() == out.capacity();
-        if total.consumed == input.len() && !out_full {
+        // All input taken and room left over: nothing more is pending.
+        if total.consumed == input.len() && out.len() < out.capacity() {
             return Ok(Some(total));
         }
-        if step.consumed == 0 && step.produced == 0 && !out_full {
+        if step.consumed == 0 && step.produced == 0 {
             return Err("the deflate stream makes no progress".into());
         }
     }
@@ -331,6 +332,8 @@ pub(crate) struct ParallelBody {
     pub(crate) used: u64,
     /// Segments read in order, over the reader's life.
     pub(crate) read_in_order: u64,
+    /// Guesses thrown away, over the reader's life.
+    pub(crate) wasted: u64,
 }
 
 fn remember(tail: &mut Vec<u8>, bytes: &[u8]) {
@@ -372,6 +375,7 @@ impl ParallelBody {
             ended: false,
             used: 0,
             read_in_order: 0,
+            wasted: 0,
         }
     }
 
@@ -508,6 +512,7 @@ impl ParallelBody {
     }
 
     fn wasted(&mut self) {
+        self.wasted += 1;
         self.wasted_in_a_row += 1;
         if self.wasted_in_a_row >= GIVE_UP_AFTER {
             self.guessing = false;
@@ -702,7 +707,7 @@ mod tests {
         members: u32,
     }
 
-    fn read(gz: &[u8], workers: usize) -> (Seen, Option<(u64, u64)>) {
+    fn read(gz: &[u8], workers: usize) -> (Seen, Option<(u64, u64, u64)>) {
         let mut r = GzipReader::new(gz, None).with_workers(workers);
         let mut bytes = Vec::new();
         let mut buf = vec![0u8; 100_000];
@@ -836,11 +841,54 @@ mod tests {
                 "huffman {huffman}: {:?}",
                 two.error
             );
-            let (used, in_order) = stats.unwrap();
+            let (used, in_order, wasted) = stats.unwrap();
             assert!(
                 used >= 4 && in_order <= 1,
                 "used {used}, in order {in_order}"
             );
+            assert_eq!(wasted, 0);
+        }
+    }
+
+    #[test]
+    fn pieces_are_cut_no_closer_than_min_segment() {
+        // A sync point every ~46 KiB of compressed data: pieces gather several of them.
+        let d = data(0, 3 << 20, 7);
+        let gz = gzip(
+            &d,
+            50_000,
+            Cut::Independent {
+                level: 6,
+                huffman: true,
+            },
+        );
+        let (two, stats) = read(&gz, 2);
+        assert!(two.bytes == d && two.error.is_none(), "{:?}", two.error);
+        let (used, in_order, _) = stats.unwrap();
+        let most = (gz.len() / MIN_SEGMENT + 1) as u64;
+        assert!(
+            used + in_order <= most && used >= 4,
+            "{used} guesses used and {in_order} pieces read in order for {} compressed bytes",
+            gz.len()
+        );
+    }
+
+    #[test]
+    fn the_window_kept_is_the_last_32_kib_whatever_the_chunks() {
+        let all: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + i / 300) as u8).collect();
+        for sizes in [&[1usize, 100, 5000][..], &[40_000, 3], &[32_768, 32_767, 1]] {
+            let mut tail = Vec::new();
+            let mut at = 0;
+            for &n in sizes.iter().cycle() {
+                if at == all.len() {
+                    break;
+                }
+                let end = (at + n).min(all.len());
+                remember(&mut tail, &all[at..end]);
+                at = end;
+                let want = &all[end.saturating_sub(WINDOW)..end];
+                assert!(tail == want, "after {end} bytes in chunks of {sizes:?}");
+            }
         }
     }
 
@@ -864,15 +912,21 @@ mod tests {
     fn primed_blocks_come_out_right_whatever_the_guesses() {
         // pigz-style: back-references cross every sync point, so most guesses fail ("invalid
         // distance too far back") and those segments are read in order with the true window.
-        let d = data(0, 6 << 20, 3);
+        let d = data(0, 12 << 20, 3);
         let gz = gzip(&d, 300_000, Cut::Primed { level: 6 });
         let (one, _) = read(&gz, 1);
         let (two, stats) = read(&gz, 2);
         assert!(one.bytes == d && two == one, "{:?}", two.error);
-        let (used, in_order) = stats.unwrap();
+        let (used, in_order, wasted) = stats.unwrap();
         assert!(
-            used <= 1 && in_order >= 8,
+            used <= 1 && in_order >= 16,
             "guesses used {used}, segments read in order {in_order}"
+        );
+        // After GIVE_UP_AFTER wasted guesses in a row no more are made; those already sent
+        // (at most workers + 2) still count.
+        assert!(
+            (u64::from(GIVE_UP_AFTER)..=u64::from(GIVE_UP_AFTER) + 4).contains(&wasted),
+            "{wasted} guesses wasted"
         );
     }
 
