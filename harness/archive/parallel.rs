@@ -865,7 +865,8 @@ mod tests {
         let (two, stats) = read(&gz, 2);
         assert!(two.bytes == d && two.error.is_none(), "{:?}", two.error);
         let (used, in_order, _) = stats.unwrap();
-        let most = (gz.len() / MIN_SEGMENT + 1) as u64;
+        // 256 KiB written out: a test that read MIN_SEGMENT would follow any change to it.
+        let most = (gz.len() / (256 * 1024) + 1) as u64;
         assert!(
             used + in_order <= most && used >= 4,
             "{used} guesses used and {in_order} pieces read in order for {} compressed bytes",
@@ -890,6 +891,25 @@ mod tests {
                 assert!(tail == want, "after {end} bytes in chunks of {sizes:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_guess_that_inflates_to_many_times_its_size_grows_its_buffer_and_is_used() {
+        // Text at level 6 inflates to about 4x: past the first buffer (twice the piece).
+        let d = data(1, 12 << 20, 8);
+        let gz = gzip(
+            &d,
+            1 << 20,
+            Cut::Independent {
+                level: 6,
+                huffman: false,
+            },
+        );
+        assert!(gz.len() * 3 < d.len(), "{} of {}", gz.len(), d.len());
+        let (two, stats) = read(&gz, 2);
+        assert!(two.bytes == d && two.error.is_none(), "{:?}", two.error);
+        let (used, _, wasted) = stats.unwrap();
+        assert!(used >= 2 && wasted == 0, "used {used}, wasted {wasted}");
     }
 
     #[test]
