@@ -403,15 +403,10 @@ impl ParallelBody {
     /// After the stream ended: the compressed bytes read past its end, to be read again as the
     /// trailer and what follows it.
     pub(crate) fn take_leftover(&mut self) -> Vec<u8> {
-        let mut rest = Vec::new();
-        if let Some(io) = self.in_order.take() {
-            rest.extend_from_slice(&io.seg.data[io.pos..]);
-        }
-        for s in self.segments.drain(..) {
-            rest.extend_from_slice(&s.data);
-        }
-        rest.append(&mut self.ahead);
-        rest
+        // Both ways a stream ends (a guess that ended it, or the in-order decoder) already put
+        // the rest of their piece and every later piece in front of `ahead`.
+        debug_assert!(self.in_order.is_none() && self.segments.is_empty());
+        std::mem::take(&mut self.ahead)
     }
 
     /// Reads compressed input until a segment can be cut; false at EOF with nothing left.
