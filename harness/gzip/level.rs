@@ -87,6 +87,33 @@ fn entropy_bits(data: &[u8]) -> f64 {
         .sum()
 }
 
+/// How many positions of `sample` start a 4-byte string that occurred earlier in `pre` or
+/// `sample`, by a one-slot hash table of last positions: a quick lower bound on what an LZ
+/// matcher with 4-byte hashing can find (a slot overwritten by another string loses a match).
+fn repeats(pre: &[u8], sample: &[u8]) -> usize {
+    const BITS: u32 = 16;
+    // Positions plus one, 0 for none: the inputs are at most `DICT + SAMPLE` bytes, so a
+    // `u16` holds them, and the table (128 KiB) lives on the stack, not the allocator's mmap
+    // path. 64 Ki slots for 48 Ki strings: about 1 repeat in 5 at the far end of the window
+    // is lost to a slot another string took.
+    let pre = &pre[pre.len().saturating_sub(DICT)..];
+    let sample = &sample[..sample.len().min(SAMPLE)];
+    let mut last = [0u16; 1 << BITS];
+    let all = [pre, sample].concat();
+    let mut found = 0;
+    for (i, w) in all.windows(4).enumerate() {
+        let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        let slot = &mut last[(v.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize];
+        if i >= pre.len() && *slot != 0 {
+            let j = usize::from(*slot - 1);
+            found += usize::from(all[j..j + 4] == *w);
+        }
+        // At most DICT + SAMPLE - 4 < u16::MAX.
+        *slot = (i + 1) as u16;
+    }
+    found
+}
+
 /// Raw deflate of `data` at zlib-rs `level`, primed with `dict`, ended with a sync flush (or
 /// the stream's end with `last`) so that blocks concatenate into one stream.
 pub fn deflate_raw(data: &[u8], dict: &[u8], level: i32, last: bool) -> io::Result<Vec<u8>> {
@@ -144,6 +171,18 @@ pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
     } else {
         dict
     };
+    if repeats(pre, sample) * 1000 < sample.len() {
+        // Fewer than 1 in 1,000 sample bytes start a 4-byte string seen before: LZ has
+        // nothing to find (float32 weights measure about 1 in 20,000), so the costly trial
+        // below could only confirm Huffman-only.
+        return Encoding::Huffman;
+    }
+    trial(sample, pre, level)
+}
+
+/// The costly part of [`choose`]: codes the sample with Huffman only, fast LZ and, where it
+/// decides, the reference LZ level, each primed with `pre`.
+fn trial(sample: &[u8], pre: &[u8], level: u32) -> Encoding {
     let size = |lvl| deflate_raw(sample, pre, lvl, false).map_or(usize::MAX, |v| v.len());
     let huff = {
         let mut v = Vec::with_capacity(sample.len() + 64);
@@ -169,6 +208,92 @@ mod tests {
     use super::*;
     use crate::layout::{Content, Fill};
     use proptest::prelude::*;
+
+    /// Random bytes below 200 (7.6 bits of entropy, under `choose`'s 7.9 cut) with `copies`
+    /// strings of `len` bytes copied from earlier in the sample (or from `pre` when
+    /// `from_pre`), spread evenly.
+    fn with_repeats(seed: u64, copies: usize, len: usize, from_pre: bool) -> (Vec<u8>, Vec<u8>) {
+        let random = |seed, size| {
+            Content::Seeded {
+                seed,
+                size,
+                fill: Fill::Random,
+            }
+            .to_vec()
+            .into_iter()
+            .map(|b| b % 200)
+            .collect::<Vec<u8>>()
+        };
+        let pre = random(seed, DICT as u64);
+        let mut sample = random(seed + 1, SAMPLE as u64);
+        let gap = (SAMPLE - 128) / copies.max(1);
+        for k in 0..copies {
+            let at = 64 + gap / 2 + k * gap;
+            // From the end of the pre (within a 32 KiB window of the sample), or from the
+            // middle of the gap before this copy (never a copy).
+            let from: Vec<u8> = if from_pre {
+                pre[DICT - (k + 1) * len..DICT - k * len].to_vec()
+            } else {
+                sample[at - gap / 2..at - gap / 2 + len].to_vec()
+            };
+            sample[at..at + len].copy_from_slice(&from);
+        }
+        (pre, sample)
+    }
+
+    #[test]
+    fn repeats_counts_four_byte_strings_seen_before_in_the_sample_or_its_dictionary() {
+        // Random bytes: a 4-byte string repeats by chance about once in 200^4 / 48 Ki.
+        let (pre, sample) = with_repeats(1, 0, 8, false);
+        assert!(repeats(&pre, &sample) <= 2, "{}", repeats(&pre, &sample));
+        // Each copied 8-byte string starts 5 repeated 4-byte strings; some (at most 1 in 5)
+        // are lost to a slot that another string took, none are invented.
+        for from_pre in [false, true] {
+            let (pre, sample) = with_repeats(2, 100, 8, from_pre);
+            let r = repeats(&pre, &sample);
+            assert!((400..=505).contains(&r), "from_pre {from_pre}: {r}");
+        }
+        // A dictionary repeat needs the dictionary: without it, nothing is found.
+        let (_, sample) = with_repeats(3, 100, 8, true);
+        assert!(repeats(&[], &sample) <= 2);
+        let zeros = vec![0u8; SAMPLE];
+        assert_eq!(repeats(&[], &zeros), SAMPLE - 4);
+    }
+
+    #[test]
+    fn the_repeat_shortcut_only_skips_trials_that_would_pick_huffman() {
+        // Below 1 in 1,000 the shortcut answers Huffman-only; the trial it skips agrees.
+        // Around and above it, the trial runs, and from a few percent of repeats on, LZ wins.
+        for (seed, copies) in [(4, 0), (5, 2), (6, 3)] {
+            let (pre, sample) = with_repeats(seed, copies, 8, false);
+            assert!(repeats(&pre, &sample) * 1000 < sample.len());
+            assert_eq!(
+                trial(&sample, &pre, 6),
+                Encoding::Huffman,
+                "{copies} copies"
+            );
+        }
+        let floats = Content::Seeded {
+            seed: 7,
+            size: (DICT + SAMPLE) as u64,
+            fill: Fill::Floats,
+        }
+        .to_vec();
+        let (pre, sample) = floats.split_at(DICT);
+        assert!(repeats(pre, sample) * 1000 < sample.len());
+        assert_eq!(trial(sample, pre, 6), Encoding::Huffman);
+        // 12% of the sample repeated (128 strings of 16 bytes): LZ buys more than 1% over
+        // Huffman-only, so the trial must run and pick LZ, in `choose` too.
+        let (pre, sample) = with_repeats(8, 128, 16, true);
+        assert!(repeats(&pre, &sample) * 1000 >= sample.len());
+        assert_ne!(trial(&sample, &pre, 6), Encoding::Huffman);
+        let mut block = pre.clone();
+        block.extend_from_slice(&sample);
+        let mut data = with_repeats(9, 0, 0, false).0.repeat(3);
+        let start = data.len() / 2 - SAMPLE / 2;
+        data[start - DICT..start + SAMPLE].copy_from_slice(&block);
+        assert_ne!(choose(&data, &[], 6), Encoding::Huffman);
+    }
     use std::io::{Read, Write};
 
     /// The shapes of generated input.
