@@ -31,7 +31,7 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Deflate level 0-9 (0 stores). Every level adapts per block (stored, Huffman-only or
-        /// LZ); the level sets the LZ effort: 1 fastest, 9 smallest.
+        /// LZ); the level sets the effort of each: 1 fastest, 9 smallest.
         #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
         level: u32,
         /// Compression threads (default: all cores); the output is identical for any count.

@@ -8,7 +8,8 @@
 //! only on the content, the output is byte-identical whatever the thread count.
 //!
 //! Content-adaptive encoding, at every level: per block, a deterministic sample decides
-//! between stored, Huffman-only ([`super::huffman`]), fast LZ and the level's own LZ effort;
+//! between stored, Huffman-only ([`super::huffman`], at the level's table effort), fast LZ and
+//! the level's own LZ effort;
 //! [`super::level`] has the rules and what each level means. No timing is ever used. The LZ
 //! backend is zlib-rs (the one flate2 uses), driven directly for raw deflate with a preset
 //! dictionary and sync flushes. Memory is bounded: at most `2 x threads` blocks in flight.
@@ -73,10 +74,11 @@ fn compress_job(job: Job, level: u32) -> Done {
     let (encoding, bytes) = match choose(&job.data, &job.dict, level) {
         Encoding::Huffman => {
             let mut out = Vec::with_capacity(job.data.len() + job.data.len() / 8 + 1024);
-            let stored = super::huffman::deflate_huffman(&job.data, job.last, &mut out);
+            let effort = super::huffman::Effort::for_level(level);
+            let stored =
+                super::huffman::deflate_huffman_with(&job.data, job.last, &mut out, effort);
             // Every piece was incompressible: report the block as stored.
-            let all_stored =
-                stored > 0 && stored == job.data.len().div_ceil(super::huffman::SEGMENT);
+            let all_stored = stored > 0 && stored == job.data.len().div_ceil(effort.segment);
             let e = if all_stored {
                 Encoding::Stored
             } else {

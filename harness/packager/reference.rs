@@ -53,7 +53,7 @@ pub enum ArchiveFormat {
 #[derive(Clone, Debug)]
 pub struct PackOptions {
     /// Deflate level 0-9, 6 by default; every level adapts per block, the level sets the LZ
-    /// effort (see [`crate::gzip::level`]).
+    /// and Huffman-only effort (see [`crate::gzip::level`]).
     pub level: u32,
     /// Compression threads; the output is identical for any count.
     pub threads: usize,
