@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Repeated, interleaved runs on the float-weights tree, for figures that one noisy run cannot
-# give: each round runs every row once, in the same order, and the table shows each row's median
+# give: each round runs every row once (each round starting one row later), and the table shows each row's median
 # wall time and median CPU time (user + sys) over the rounds, with ratios to tar -cf and to
 # tar | igzip -T 2 -1.
 #
@@ -19,8 +19,11 @@ rows+=("tar -cf::tar -cf '$WORK/o0' -C '$M' ."
        "tar -cf; sync FILE::tar -cf '$WORK/o0' -C '$M' . && sync '$WORK/o0'"
        "tar | igzip -T 2 -1::tar -cf - -C '$M' . | igzip -T 2 -1 -c > '$WORK/o4'")
 : > "$WORK/times"
+n=${#rows[@]}
 for r in $(seq "$ROUNDS"); do
-  for row in "${rows[@]}"; do
+  # Each round starts one row later, so no row always follows the same one.
+  for k in $(seq 0 $((n - 1))); do
+    row=${rows[$(((k + r) % n))]}
     label=${row%%::*}
     sync
     /usr/bin/time -f "%e %U %S" -o "$WORK/t" bash -c "${row#*::}" >/dev/null 2>&1

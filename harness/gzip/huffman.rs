@@ -467,20 +467,16 @@ impl Effort {
     };
 
     /// The effort of pack level `level` (1-9). Measured on a 768 MiB float32 weights tree
-    /// (`pack --level N`, one run each, 2 cores): 32 KiB blocks from exact histograms (levels
-    /// 7-9) gave 769,879,132 bytes in 2.34-2.36 s of CPU; 64 KiB blocks from exact histograms
-    /// (levels 2-6, the default) 770,058,686 bytes (+0.02%) in 2.10-2.17 s; 128 KiB blocks from
-    /// a quarter of the words (level 1) 771,180,213 bytes (+0.17%) in 1.61 s. (64 KiB from half
-    /// the words was +0.11% for no CPU measurably saved.)
+    /// (`pack --level N`, 2 cores): 32 KiB blocks from exact histograms gave 769,879,132
+    /// bytes; 128 KiB blocks from a quarter of the words (level 1) 771,180,213 bytes (+0.17%)
+    /// in about 30% less CPU (median 2.43 s against 3.44 s over 7 interleaved rounds of
+    /// `benches/pack_ab.sh`). 64 KiB blocks from exact histograms (+0.02%) saved no CPU that
+    /// rose above the noise, so levels 2-9 keep the smallest blocks.
     pub fn for_level(level: u32) -> Effort {
         match level {
             0 | 1 => Effort {
                 segment: 128 * 1024,
                 sample: 4,
-            },
-            2..=6 => Effort {
-                segment: 64 * 1024,
-                sample: 1,
             },
             _ => Effort::FULL,
         }
