@@ -403,26 +403,36 @@ impl Plan {
 
 /// Byte counts of `data`.
 pub fn histogram(data: &[u8]) -> [u32; 256] {
+    let mut out = word_counts(data, 1);
+    for &b in tail(data) {
+        out[b as usize] += 1;
+    }
+    out
+}
+
+/// Byte counts of one 8-byte word in `step` of `data`, the last partial word left out.
+fn word_counts(data: &[u8], step: usize) -> [u32; 256] {
     // Eight interleaved tables break the store-to-load dependency on repeats of one byte.
     // Eight, not four: in float32 weights every fourth byte is an exponent byte with few
     // values, and with four tables they all fell in one table, one counter chain (measured:
     // the histogram took 15% of `pack` on weights).
     let mut h = [[0u32; 256]; 8];
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
+    for c in data.chunks_exact(8).step_by(step) {
         let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         for (k, t) in h.iter_mut().enumerate() {
             t[(v >> (8 * k)) as u8 as usize] += 1;
         }
-    }
-    for &b in chunks.remainder() {
-        h[0][b as usize] += 1;
     }
     let mut out = [0u32; 256];
     for (i, o) in out.iter_mut().enumerate() {
         *o = h.iter().map(|t| t[i]).sum();
     }
     out
+}
+
+/// The bytes of `data` after its last whole 8-byte word.
+fn tail(data: &[u8]) -> &[u8] {
+    &data[data.len() - data.len() % 8..]
 }
 
 fn write_stored(data: &[u8], last: bool, w: &mut Bits) {
@@ -486,21 +496,12 @@ impl Effort {
 /// Byte counts from one 8-byte word in `step` of `data` (and every byte of its last, partial
 /// word), scaled by `step`, plus one for every byte value.
 fn sampled_histogram(data: &[u8], step: usize) -> [u32; 256] {
-    let mut h = [[0u32; 256]; 8];
-    let mut words = data.chunks_exact(8);
-    for c in words.by_ref().step_by(step) {
-        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        for (k, t) in h.iter_mut().enumerate() {
-            t[(v >> (8 * k)) as u8 as usize] += 1;
-        }
+    let mut out = word_counts(data, step);
+    for o in out.iter_mut() {
+        *o = *o * step as u32 + 1;
     }
-    let mut out = [0u32; 256];
-    for &b in data[data.len() - data.len() % 8..].iter() {
+    for &b in tail(data) {
         out[b as usize] += 1;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        let sampled: u32 = h.iter().map(|t| t[i]).sum();
-        *o += sampled * step as u32 + 1;
     }
     out
 }
