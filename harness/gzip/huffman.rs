@@ -4,13 +4,16 @@
 //! coding the skewed exponent bytes. zlib's Huffman-only strategy still pushes every byte
 //! through its generic symbol buffer and rebuilds the trees every 16 K symbols; with zlib-rs
 //! that measured about 100-150 MB/s per core, most of the reference packager's time. This
-//! encoder codes straight from byte histograms: the input is cut into 32 KiB blocks, each with
-//! its own table built from the block's histogram, and the literal loop writes three codes per
-//! 64-bit flush with no other branch.
+//! encoder codes straight from byte histograms: the input is cut into blocks (32-256 KiB, by
+//! [`Effort`]), each with its own table built from the block's histogram or a sample of it, and
+//! the literal loop writes as many codes per 64-bit store as the block's longest code allows,
+//! with one bounds check per 60 input bytes.
 //!
 //! The trees are complete, length-limited (15 bits, 7 for the code-length code) and the
 //! distance tree has two one-bit codes, as zlib writes them, so every inflater accepts the
 //! output. A block that Huffman coding would expand is written as stored blocks.
+
+use std::mem::MaybeUninit;
 
 /// Bytes per deflate block, each with its own Huffman table.
 pub const SEGMENT: usize = 32 * 1024;
@@ -57,21 +60,24 @@ impl Bits<'_> {
     /// output once.
     fn put_literals(&mut self, data: &[u8], table: &[u32; 256], max_len: u32, total_bits: u64) {
         let pos = self.out.len();
-        // Room for every bit plus one 8-byte store past the end.
+        // Room for every bit plus one 8-byte store past the end, left uninitialised: zeroing
+        // it first cost about 2.5% of a `pack` of float weights.
         let need = ((self.n as u64 + total_bits).div_ceil(8)) as usize + 8;
-        self.out.resize(pos + need, 0);
-        let state = (self.acc, self.n, pos);
-        let buf = self.out.as_mut_slice();
+        self.out.reserve(need);
+        let state = (self.acc, self.n, 0);
+        let buf = &mut self.out.spare_capacity_mut()[..need];
         // After a spill fewer than 8 bits are pending, so K codes fit in the 64-bit
         // accumulator when 7 + K * max_len <= 64: 3 codes at 15 bits, 5 at the 10 bits
         // float weights need.
-        let (acc, n, pos) = match max_len {
+        let (acc, n, written) = match max_len {
             0..=9 => literals::<6>(buf, data, table, state),
             10..=11 => literals::<5>(buf, data, table, state),
             12..=14 => literals::<4>(buf, data, table, state),
             _ => literals::<3>(buf, data, table, state),
         };
-        self.out.truncate(pos);
+        // SAFETY: every byte below `written` was initialised: each 8-byte store starts at the
+        // write position, which then advances by at most the 8 bytes just stored.
+        unsafe { self.out.set_len(pos + written) };
         self.acc = acc;
         self.n = n;
     }
@@ -81,7 +87,7 @@ impl Bits<'_> {
 /// variable shifts) when the CPU has it. Returns the accumulator, its bit count and the
 /// write position.
 fn literals<const K: usize>(
-    buf: &mut [u8],
+    buf: &mut [MaybeUninit<u8>],
     data: &[u8],
     table: &[u32; 256],
     state: (u64, u32, usize),
@@ -99,7 +105,7 @@ fn literals<const K: usize>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "bmi2")]
 unsafe fn literals_bmi2<const K: usize>(
-    buf: &mut [u8],
+    buf: &mut [MaybeUninit<u8>],
     data: &[u8],
     table: &[u32; 256],
     state: (u64, u32, usize),
@@ -109,7 +115,7 @@ unsafe fn literals_bmi2<const K: usize>(
 
 #[inline(always)]
 fn literals_body<const K: usize>(
-    buf: &mut [u8],
+    buf: &mut [MaybeUninit<u8>],
     data: &[u8],
     table: &[u32; 256],
     (mut acc, mut n, mut pos): (u64, u32, usize),
@@ -146,7 +152,9 @@ fn literals_body<const K: usize>(
         let e = table[b as usize];
         acc |= ((e & 0xffff) as u64) << n;
         n += e >> 16;
-        buf[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+        for (slot, byte) in buf[pos..pos + 8].iter_mut().zip(acc.to_le_bytes()) {
+            slot.write(byte);
+        }
         let bytes = n / 8;
         pos += bytes as usize;
         acc >>= bytes * 8;
@@ -476,15 +484,29 @@ impl Effort {
         sample: 1,
     };
 
-    /// The effort of pack level `level` (1-9). Measured on a 768 MiB float32 weights tree
-    /// (`pack --level N`, 2 cores): 32 KiB blocks from exact histograms gave 769,879,132
-    /// bytes; 128 KiB blocks from a quarter of the words (level 1) 771,180,213 bytes (+0.17%)
-    /// in about 30% less CPU (median 2.43 s against 3.44 s over 7 interleaved rounds of
-    /// `benches/pack_ab.sh`). 64 KiB blocks from exact histograms (+0.02%) saved no CPU that
-    /// rose above the noise, so levels 2-9 keep the smallest blocks.
+    /// The effort of pack level `level` (1-9): levels 7-9 code 32 KiB blocks from exact
+    /// histograms, the default range 2-6 codes 128 KiB blocks from a quarter of the 8-byte
+    /// words, and level 1 256 KiB blocks from an eighth of them.
+    ///
+    /// Measured on 128 MiB of float32 weights, the encoder alone on one core (best of 5):
+    ///
+    /// | blocks, histogram | time | output |
+    /// |---|---|---|
+    /// | 32 KiB, exact | 0.374 s | 128,313,109 |
+    /// | 64 KiB, exact | 0.337 s | 128,343,481 (+0.02%) |
+    /// | 128 KiB, a quarter | 0.142 s | 128,531,221 (+0.17%) |
+    /// | 256 KiB, an eighth | 0.130 s | 128,566,074 (+0.20%) |
+    ///
+    /// The default gives up 0.17% of size for about 60% of the encoder's time: a whole
+    /// `pack` of the weights then stays within 1.01x of `tar -czf`'s size (which levels 7-9
+    /// undercut by about 0.2%) and near the time of writing the tree uncompressed.
     pub fn for_level(level: u32) -> Effort {
         match level {
             0 | 1 => Effort {
+                segment: 256 * 1024,
+                sample: 8,
+            },
+            2..=6 => Effort {
                 segment: 128 * 1024,
                 sample: 4,
             },
@@ -673,7 +695,7 @@ mod tests {
             // same bits, for every width and a start with bits already pending.
             let bits = plan.literal_bits - plan.eob.1 as u64;
             let run = |portable: bool| {
-                let mut buf = vec![0u8; (bits as usize + 5).div_ceil(8) + 8];
+                let mut buf = vec![MaybeUninit::new(0u8); (bits as usize + 5).div_ceil(8) + 8];
                 let state = (0b101, 3, 0);
                 let (acc, n, pos) = match (plan.max_len, portable) {
                     (0..=9, false) => literals::<6>(&mut buf, &data, &plan.table, state),
@@ -686,8 +708,12 @@ mod tests {
                     (_, true) => literals_body::<3>(&mut buf, &data, &plan.table, state),
                 };
                 assert_eq!(pos as u64 * 8 + n as u64, bits + 3, "every bit is counted");
-                buf.truncate(pos);
-                (buf, acc, n)
+                // SAFETY: every byte was initialised, to 0, when `buf` was made.
+                let bytes: Vec<u8> = buf[..pos]
+                    .iter()
+                    .map(|b| unsafe { b.assume_init() })
+                    .collect();
+                (bytes, acc, n)
             };
             assert_eq!(run(false), run(true), "max_len {}", plan.max_len);
         }
@@ -770,11 +796,31 @@ mod tests {
     }
 
     #[test]
+    fn a_higher_level_never_codes_with_less_effort() {
+        // Smaller blocks and more of each block read: never less at a higher level, and the
+        // top levels code exactly.
+        for level in 1..9 {
+            let (lo, hi) = (Effort::for_level(level), Effort::for_level(level + 1));
+            assert!(
+                hi.segment <= lo.segment && hi.sample <= lo.sample,
+                "level {level}: {lo:?}, level {}: {hi:?}",
+                level + 1
+            );
+        }
+        assert_eq!(Effort::for_level(9), Effort::FULL);
+        assert_eq!(
+            Effort::for_level(6).sample,
+            4,
+            "the default samples a quarter"
+        );
+    }
+
+    #[test]
     fn a_block_the_sample_misjudged_is_rewritten_stored() {
         // The sampled words (one in four) hold only bytes 0-15, the others any byte: the
         // estimate gives 0-15 short codes and the rest 15-bit ones, which would expand the
         // real block by about half. It must come out stored.
-        let effort = Effort::for_level(1);
+        let effort = Effort::for_level(6);
         assert_eq!(effort.sample, 4);
         let random = Content::Seeded {
             seed: 11,
@@ -936,7 +982,7 @@ mod tests {
             cut in 1usize..150_000,
             level in 1u32..=9,
         ) {
-            // At every level's effort: exact or sampled histograms, 32-128 KiB blocks.
+            // At every level's effort: exact or sampled histograms, 32-256 KiB blocks.
             let effort = Effort::for_level(level);
             let mut out = Vec::new();
             for piece in data.chunks(cut) {

@@ -12,8 +12,9 @@
 //! - **the level's LZ** ([`lz_level`]) otherwise (text, JSON, code).
 //!
 //! The level sets the LZ effort, and the Huffman-only encoder's block size and histogram
-//! sampling ([`super::huffman::Effort::for_level`]: 128 KiB blocks from a quarter of the bytes
-//! at level 1, 32 KiB blocks from all of them at 2-9). zlib-rs levels are not zlib's: its level 1 is zlib-ng's
+//! sampling ([`super::huffman::Effort::for_level`]: 256 KiB blocks from an eighth of the bytes at
+//! level 1, 128 KiB blocks from a quarter at 2-6, 32 KiB blocks from all of them at 7-9).
+//! zlib-rs levels are not zlib's: its level 1 is zlib-ng's
 //! `deflate_quick`, which writes static Huffman codes only (1.43x the size of `gzip -1` on small
 //! text files), and its levels 3-5 match less than zlib's. [`lz_level`] maps each pack level to
 //! the cheapest zlib-rs level that is no larger than `gzip -N` (measured on the 20,000 text
