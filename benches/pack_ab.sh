@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Repeated, interleaved runs on the float-weights tree, for figures that one noisy run cannot
-# give: each round runs every row once (each round starting one row later), and the table shows each row's median
+# give: each round runs every row once (in an order shuffled per round), and the table shows each row's median
 # wall time and median CPU time (user + sys) over the rounds, with ratios to tar -cf and to
 # tar | igzip -T 2 -1.
 #
@@ -21,9 +21,10 @@ rows+=("tar -cf::tar -cf '$WORK/o0' -C '$M' ."
 : > "$WORK/times"
 n=${#rows[@]}
 for r in $(seq "$ROUNDS"); do
-  # Each round starts one row later, so no row always follows the same one.
-  for k in $(seq 0 $((n - 1))); do
-    row=${rows[$(((k + r) % n))]}
+  # Each round runs the rows in its own order (a permutation seeded by the round): a rotation
+  # kept every row behind the same neighbour, and the row after the heaviest writer paid for it.
+  for k in $(python3 -c "import random; o = list(range($n)); random.Random($r).shuffle(o); print(*o)"); do
+    row=${rows[$k]}
     label=${row%%::*}
     sync
     /usr/bin/time -f "%e %U %S" -o "$WORK/t" bash -c "${row#*::}" >/dev/null 2>&1
