@@ -3,10 +3,11 @@
 //!
 //! Every block of 64 KiB or more is judged on a deterministic 16 KiB sample from its middle,
 //! the same way at every level from 1 to 9:
-//! - **Huffman-only** when the sample's byte entropy is above 7.9 bits, or when the fastest LZ
-//!   buys less than 1% over Huffman-only on the sample (float weights: the gain is all in the
-//!   exponent bytes). [`super::huffman`]'s encoder stores any 32 KiB piece that coding would
-//!   expand (random or already-compressed data), so such a block is counted as stored;
+//! - **Huffman-only** when fewer than 1 in 1,000 sample bytes start a 4-byte string seen
+//!   earlier in the sample or the 32 KiB before it (nothing for LZ to find), or when the
+//!   fastest LZ buys less than 1% over Huffman-only on the sample (float weights: the gain is
+//!   all in the exponent bytes). [`super::huffman`]'s encoder stores any piece that coding
+//!   would expand (random or already-compressed data), so such a block is counted as stored;
 //! - **fast LZ** (zlib-rs level 2) when it is within 1% of zlib-rs level 6 on the sample (at
 //!   every level the same test, so the levels agree on which blocks get which encoding);
 //! - **the level's LZ** ([`lz_level`]) otherwise (text, JSON, code).
@@ -76,18 +77,6 @@ fn lz_encoding(level: u32) -> Encoding {
     } else {
         Encoding::Normal
     }
-}
-
-fn entropy_bits(data: &[u8]) -> f64 {
-    let h = super::huffman::histogram(data);
-    let n = data.len() as f64;
-    h.iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
 }
 
 /// How many positions of `sample` start a 4-byte string that occurred earlier in `pre` or
@@ -166,9 +155,6 @@ pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
     // dictionary, exactly as the block will be coded.
     let start = (data.len() / 2).saturating_sub(SAMPLE / 2);
     let sample = &data[start..(start + SAMPLE).min(data.len())];
-    if entropy_bits(sample) > 7.9 {
-        return Encoding::Huffman;
-    }
     let pre = if start > 0 {
         &data[start.saturating_sub(DICT)..start]
     } else {
@@ -176,8 +162,10 @@ pub fn choose(data: &[u8], dict: &[u8], level: u32) -> Encoding {
     };
     if repeats(pre, sample) * 1000 < sample.len() {
         // Fewer than 1 in 1,000 sample bytes start a 4-byte string seen before: LZ has
-        // nothing to find (float32 weights measure about 1 in 20,000), so the costly trial
-        // below could only confirm Huffman-only.
+        // nothing to find (random or compressed data; float32 weights measure about 1 in
+        // 20,000), so the costly trial below could only confirm Huffman-only. No cut on byte
+        // entropy comes first: random bytes that repeat have 8 bits of it, and LZ codes them
+        // 100-200x smaller.
         return Encoding::Huffman;
     }
     trial(sample, pre, level)
@@ -212,7 +200,7 @@ mod tests {
     use crate::layout::{Content, Fill};
     use proptest::prelude::*;
 
-    /// Random bytes below 200 (7.6 bits of entropy, under `choose`'s 7.9 cut) with `copies`
+    /// Random bytes below 200 (7.6 bits of byte entropy) with `copies`
     /// strings of `len` bytes copied from earlier in the sample (or from `pre` when
     /// `from_pre`), spread evenly.
     fn with_repeats(seed: u64, copies: usize, len: usize, from_pre: bool) -> (Vec<u8>, Vec<u8>) {
@@ -306,6 +294,9 @@ mod tests {
         Floats,
         Text,
         Zeros,
+        /// Random bytes that repeat with a period of 64 B to 24 KiB: high byte entropy, yet
+        /// LZ codes everything after the first period as matches.
+        Repeated,
     }
 
     /// Word text from a vocabulary of `vocab` seeded words, picked with a skew toward the
@@ -354,7 +345,19 @@ mod tests {
             Kind::Floats => seeded(Fill::Floats),
             Kind::Text => text(seed, 16 + (seed % 2000) as usize, size),
             Kind::Zeros => vec![0; size],
+            Kind::Repeated => repeated(seed, 64 + (seed % (24 * 1024 - 64)) as usize, size),
         }
+    }
+
+    /// `size` bytes of a seeded random unit of `period` bytes, over and over.
+    fn repeated(seed: u64, period: usize, size: usize) -> Vec<u8> {
+        let unit = Content::Seeded {
+            seed,
+            size: period as u64,
+            fill: Fill::Random,
+        }
+        .to_vec();
+        unit.iter().copied().cycle().take(size).collect()
     }
 
     fn kind() -> impl Strategy<Value = Kind> {
@@ -362,7 +365,8 @@ mod tests {
             Just(Kind::Random),
             Just(Kind::Floats),
             Just(Kind::Text),
-            Just(Kind::Zeros)
+            Just(Kind::Zeros),
+            Just(Kind::Repeated)
         ]
     }
 
@@ -421,6 +425,25 @@ mod tests {
             assert_eq!(choose(&block(Kind::Text), &[], level), want, "{level}");
         }
         assert_eq!(choose(&block(Kind::Text), &[], 0), Encoding::Stored);
+    }
+
+    #[test]
+    fn repeated_random_bytes_are_coded_with_lz_at_every_level() {
+        // Every byte value about equally often (8 bits of byte entropy), but everything after
+        // the first period is a match: zlib level 6 makes 2.5 MB of a 251-byte period about
+        // 11 KB, of a 20,000-byte one about 39 KB.
+        for period in [251, 4096, 20_000] {
+            let data = repeated(period as u64, period, 5 * BLOCK_SIZE / 2);
+            for level in 1..=MAX_LEVEL {
+                let out = gz(&data, level);
+                assert!(
+                    out.len() < period + data.len() / 50,
+                    "period {period}, level {level}: {} bytes from {}",
+                    out.len(),
+                    data.len()
+                );
+            }
+        }
     }
 
     #[test]
