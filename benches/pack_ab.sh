@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Repeated, interleaved runs on the float-weights tree, for figures that one noisy run cannot
-# give: each round runs every row once (in an order shuffled per round), and the table shows each row's median
-# wall time and median CPU time (user + sys) over the rounds, with ratios to tar -cf and to
-# tar | igzip -T 2 -1.
+# give: each round runs every row once (in an order shuffled per round), and the table shows
+# each row's median wall time and median CPU time (user + sys) over the rounds, with ratios to
+# tar -cf and to tar | igzip -T 2 -1.
 #
 #   PACKTEST_BEFORE=/path/to/older/packtest benches/pack_ab.sh [WEIGHTS_MIB] [ROUNDS]   (768, 5)
 set -euo pipefail
@@ -27,7 +27,8 @@ for r in $(seq "$ROUNDS"); do
     row=${rows[$k]}
     label=${row%%::*}
     sync
-    /usr/bin/time -f "%e %U %S" -o "$WORK/t" bash -c "${row#*::}" >/dev/null 2>&1
+    /usr/bin/time -f "%e %U %S" -o "$WORK/t" bash -c "${row#*::}" >/dev/null 2>"$WORK/err" \
+      || { echo "$label failed: $(head -c 300 "$WORK/err")" >&2; exit 1; }
     printf "%s\t%s\n" "$label" "$(cat "$WORK/t")" >> "$WORK/times"
   done
 done

@@ -200,9 +200,8 @@ mod tests {
     use crate::layout::{Content, Fill};
     use proptest::prelude::*;
 
-    /// Random bytes below 200 (7.6 bits of byte entropy) with `copies`
-    /// strings of `len` bytes copied from earlier in the sample (or from `pre` when
-    /// `from_pre`), spread evenly.
+    /// Random bytes below 200 (7.6 bits of byte entropy) with `copies` strings of `len` bytes
+    /// copied from earlier in the sample (or from `pre` when `from_pre`), spread evenly.
     fn with_repeats(seed: u64, copies: usize, len: usize, from_pre: bool) -> (Vec<u8>, Vec<u8>) {
         let random = |seed, size| {
             Content::Seeded {
@@ -351,12 +350,7 @@ mod tests {
 
     /// `size` bytes of a seeded random unit of `period` bytes, over and over.
     fn repeated(seed: u64, period: usize, size: usize) -> Vec<u8> {
-        let unit = Content::Seeded {
-            seed,
-            size: period as u64,
-            fill: Fill::Random,
-        }
-        .to_vec();
+        let unit = piece(Kind::Random, seed, period);
         unit.iter().copied().cycle().take(size).collect()
     }
 
