@@ -51,7 +51,10 @@ fn text_and_junit_reports_of_a_failing_run_are_stable() {
         .run();
     let report = r.result.expect("the run happens");
     assert!(!report.ok(), "the files-only packager must fail");
-    let opts = TextOptions { redact: true };
+    let opts = TextOptions {
+        redact: true,
+        ..TextOptions::default()
+    };
     settings().bind(|| {
         insta::assert_snapshot!("report_text_files_only", report::text(&report, opts));
         insta::assert_snapshot!("report_junit_files_only", report::junit(&report, opts));

@@ -178,9 +178,14 @@ pub struct RunArgs {
     /// packagers fails on the baseline).
     #[arg(long)]
     pub keep_going: bool,
-    /// Print only the summary (no progress, no per-failure lines).
-    #[arg(long)]
+    /// Print only the summary: the verdict and, per cause, its headline, minimal layout, one
+    /// fix and replay (no progress on stderr).
+    #[arg(long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Also print one line per failing case (its causes, labels and replay), and each failure
+    /// on stderr as it happens.
+    #[arg(long)]
+    pub verbose: bool,
     /// Replace durations and sandbox paths with placeholders in the text report.
     #[arg(long, hide = true)]
     pub redact: bool,

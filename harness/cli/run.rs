@@ -64,14 +64,23 @@ pub(super) fn run(a: RunArgs) -> Result<Status, CliError> {
     if !a.quiet {
         eprintln!("packtest run: seed {seed} (replay with --seed {seed})");
     }
-    let progress = Progress::new(a.quiet);
+    let progress = Progress::new(a.quiet, a.verbose);
     let strategy = packtest::strategy::job_layout();
     let result = runner::run(packager.as_ref(), &strategy, &scenarios, &[], &cfg, &|e| {
         progress.event(e)
     });
     progress.finish();
     let r = result?;
-    let opts = TextOptions { redact: a.redact };
+    let opts = TextOptions {
+        redact: a.redact,
+        detail: if a.quiet {
+            report::Detail::Quiet
+        } else if a.verbose {
+            report::Detail::Verbose
+        } else {
+            report::Detail::Normal
+        },
+    };
     print!("{}", report::text(&r, opts));
     if let Some(p) = &a.json {
         std::fs::write(p, report::json(&r)).map_err(|e| {

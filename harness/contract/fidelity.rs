@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::property::{capped, v, Property, Violation, MAX_DETAILS};
-use crate::archive::{normalize_name, DiffItem, Manifest};
+use crate::archive::{normalize_name, DiffItem, DiskKind, Manifest};
 use crate::layout::RawPath;
 use crate::target::extract::RefusalKind;
 use crate::target::{Expected, Extraction, Gap};
@@ -90,6 +90,19 @@ pub(super) fn check_link_order(
     missing.iter().map(|r| r.name.clone()).collect()
 }
 
+/// What `fidelity` and `special-files` found, for the diagnosis.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Gaps {
+    /// The differences listed in the one `fidelity` difference violation.
+    pub items: Vec<DiffItem>,
+    /// Paths the packager had to refuse and did not: the path, what it is on disk, and what
+    /// the consumer got there instead (`None`: left out).
+    pub not_refused: Vec<(RawPath, DiskKind, Option<String>)>,
+    /// FIFOs and devices the consumer lacks: the path and what it got instead (`None`:
+    /// dropped).
+    pub specials: Vec<(RawPath, Option<String>)>,
+}
+
 /// `fidelity` and `special-files`: what the consumer extracts against the expected tree,
 /// leaving out the paths `blamed` on another property.
 pub(super) fn check_fidelity(
@@ -97,7 +110,8 @@ pub(super) fn check_fidelity(
     ex: &Extraction,
     blamed: &BTreeSet<RawPath>,
     out: &mut Vec<Violation>,
-) {
+) -> Gaps {
+    let mut gaps = Gaps::default();
     let mut items = Vec::new();
     for gap in crate::target::compare(expected, &ex.tree) {
         // A member blamed elsewhere takes what lies under it along (a link to a dir).
@@ -111,6 +125,8 @@ pub(super) fn check_fidelity(
                 reason,
                 found,
             } => {
+                gaps.not_refused
+                    .push((path.clone(), kind, found.clone()));
                 let found = match found {
                     None => "the packager succeeded and silently left it out".to_string(),
                     Some(f) => format!("the packager succeeded and stored a {f}"),
@@ -127,27 +143,33 @@ pub(super) fn check_fidelity(
                     found,
                 ));
             }
-            Gap::Diff(DiffItem::Missing { path, kind }) if kind.is_special() => out.push(v(
-                Property::SpecialFiles,
-                Some(path),
-                format!("the {kind:?} stored as its type, or a loud failure"),
-                "silently dropped",
-            )),
+            Gap::Diff(DiffItem::Missing { path, kind }) if kind.is_special() => {
+                gaps.specials.push((path.clone(), None));
+                out.push(v(
+                    Property::SpecialFiles,
+                    Some(path),
+                    format!("the {kind:?} stored as its type, or a loud failure"),
+                    "silently dropped",
+                ))
+            }
             Gap::Diff(DiffItem::Kind {
                 path,
                 expected,
                 found,
-            }) if expected.is_special() => out.push(v(
-                Property::SpecialFiles,
-                Some(path),
-                format!("the {expected:?} stored as its type"),
-                format!("a {found} (was it read?)"),
-            )),
+            }) if expected.is_special() => {
+                gaps.specials.push((path.clone(), Some(found.clone())));
+                out.push(v(
+                    Property::SpecialFiles,
+                    Some(path),
+                    format!("the {expected:?} stored as its type"),
+                    format!("a {found} (was it read?)"),
+                ))
+            }
             Gap::Diff(d) => items.push(d),
         }
     }
     if items.is_empty() {
-        return;
+        return gaps;
     }
     let path = items[0].path().clone();
     let mut x = v(
@@ -161,4 +183,6 @@ pub(super) fn check_fidelity(
     );
     x.details = capped(items.iter().map(ToString::to_string));
     out.push(x);
+    gaps.items = items;
+    gaps
 }

@@ -34,6 +34,7 @@
 #![doc = include_str!("CONTRACT.md")]
 
 mod containment;
+mod diagnosis;
 mod fidelity;
 mod framing;
 mod names;
@@ -51,7 +52,10 @@ use crate::layout::{Digest, RawPath, Sandbox};
 use crate::packager::PackOutcome;
 use crate::target::{Expected, Target, World};
 
+pub use diagnosis::{unexplained, Diagnosed, Diagnosis, Fix, Info};
 pub use property::{elide, stderr_excerpt, Property, Violation};
+
+use diagnosis::Facts;
 
 /// Which profile and which deploy target to check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,10 +104,13 @@ pub struct SecondRun {
     pub attribution: Option<String>,
 }
 
-/// The result of judging one run: the violations and the manifest (when one was read).
+/// The result of judging one run: the violations, what caused them, and the manifest (when
+/// one was read).
 pub struct Judgement {
     /// Broken properties; empty means the case passed.
     pub violations: Vec<Violation>,
+    /// The root causes found, each with the violations (indices) it explains.
+    pub diagnoses: Vec<Diagnosed>,
     /// The archive's manifest, when the output could be read.
     pub manifest: Option<Manifest>,
 }
@@ -123,55 +130,76 @@ pub fn expected_for(ev: &Evidence<'_>, target: Target) -> Expected {
     crate::target::expected(&w, target)
 }
 
+/// True when a loud failure is an acceptable answer to this model dir: it holds something the
+/// target lets or makes a packager refuse, or no regular file at all (refusing to ship an
+/// empty model is what the user wants; DESIGN §2 `exit-and-output`).
+fn refusable(expected: &Expected, model_tree: &DiskTree) -> bool {
+    expected.refusable()
+        || !model_tree
+            .entries
+            .values()
+            .any(|e| e.kind == crate::archive::DiskKind::File)
+}
+
 /// Judges one run against the contract.
 pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
     let mut out = Vec::new();
     let output = ev.sandbox.output_path();
     let expected = expected_for(ev, opts.target);
+    let mut facts = Facts::new(opts.target, ev.model_tree, &expected, ev.outcome);
+    facts.second_run = ev.second_run.as_ref();
     outcome::check_source_untouched(ev.before, ev.after, &mut out);
     if let Some(r) = &ev.second_run {
         outcome::check_rerun_untouched(ev.after, r.after.as_ref(), &mut out);
     }
     let out_meta = fs::symlink_metadata(&output).ok();
     if !ev.outcome.exit.success() {
-        let refusable = expected.refusable();
+        facts.refusable = refusable(&expected, ev.model_tree);
+        facts.output_left = out_meta.as_ref().map(fs::Metadata::len);
         outcome::check_failed_run(
             ev.outcome,
             out_meta.as_ref(),
-            refusable,
+            facts.refusable,
             opts.target,
             &mut out,
         );
-        return Judgement::unread(out);
+        return Judgement::unread(out, &facts);
     }
     if !outcome::check_output_file(out_meta.as_ref(), &mut out) {
-        return Judgement::unread(out);
+        return Judgement::unread(out, &facts);
     }
     let Some((manifest, err)) = framing::read_output(&output, ev.before, &mut out) else {
-        return Judgement::unread(out);
+        return Judgement::unread(out, &facts);
     };
     framing::check_framing(&manifest, err.as_ref(), &mut out);
     let wrong_root =
         names::check_names(&manifest, ev.model_tree, &ev.sandbox.model_dir(), &mut out);
     names::check_duplicates(&manifest, &mut out);
-    let extraction = crate::target::extract(&manifest, opts.target);
+    // Under a wrong root, the rest judges the names with that folder removed: one mistake is
+    // reported once, and what else is wrong still shows.
+    let judged = match &wrong_root {
+        Some(root) => names::strip_folder(&manifest, root.path()),
+        None => manifest.clone(),
+    };
+    let extraction = crate::target::extract(&judged, opts.target);
     let mut blamed = fidelity::check_member_types(&extraction, &mut out);
-    blamed.extend(fidelity::check_link_order(&manifest, &extraction, &mut out));
-    blamed.extend(containment::check_containment(
-        &manifest,
-        ev.before,
-        &output,
-        ev.model_tree,
-        &mut out,
-    ));
-    if err.is_none() && wrong_root.is_none() {
-        fidelity::check_fidelity(&expected, &extraction, &blamed, &mut out);
+    blamed.extend(fidelity::check_link_order(&judged, &extraction, &mut out));
+    let contained =
+        containment::check_containment(&judged, ev.before, &output, ev.model_tree, &mut out);
+    blamed.extend(contained.blamed());
+    if err.is_none() {
+        facts.gaps = fidelity::check_fidelity(&expected, &extraction, &blamed, &mut out);
     }
     if opts.strict {
         check_strict(&manifest, &output, ev.second_run.as_ref(), &mut out);
     }
+    facts.wrong_root = wrong_root;
+    facts.refusals = &extraction.refusals;
+    facts.contained = contained;
+    let diagnoses = diagnosis::diagnose(&facts, &out);
     Judgement {
         violations: out,
+        diagnoses,
         manifest: Some(manifest),
     }
 }
@@ -192,8 +220,9 @@ fn check_strict(
 
 impl Judgement {
     /// A judgement with no manifest: the run ended before there was an archive to read.
-    fn unread(violations: Vec<Violation>) -> Judgement {
+    fn unread(violations: Vec<Violation>, facts: &Facts<'_>) -> Judgement {
         Judgement {
+            diagnoses: diagnosis::diagnose(facts, &violations),
             violations,
             manifest: None,
         }

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::diagnosis::WrongRoot;
 use super::property::{v, Property, Violation};
 use crate::archive::{DiskTree, Manifest, NameClass};
 use crate::layout::RawPath;
@@ -16,14 +17,14 @@ pub(super) fn member_paths(m: &Manifest) -> Vec<&RawPath> {
         .collect()
 }
 
-/// `relative-names`: absolute and `..` names, then a wrong root. Returns the extra top-level
-/// folder when every member sits under one (so `fidelity` is not also reported for it).
+/// `relative-names`: absolute and `..` names, then a wrong root. Returns the wrong root when
+/// every member sits under one (the rest of the contract judges the names without it).
 pub(super) fn check_names(
     m: &Manifest,
     tree: &DiskTree,
     model_dir: &Path,
     out: &mut Vec<Violation>,
-) -> Option<RawPath> {
+) -> Option<WrongRoot> {
     if let Some(prefix) = absolute_model_dir_prefix(m, model_dir) {
         out.push(v(
             Property::RelativeNames,
@@ -32,7 +33,7 @@ pub(super) fn check_names(
             "the archive holds the model dir's absolute path; use `-C {model_dir} .` (as in \
              `tar -czf {output} -C {model_dir} .`)",
         ));
-        return Some(prefix);
+        return Some(WrongRoot::Absolute(prefix));
     }
     for p in m.name_problems() {
         if matches!(p.class, NameClass::Absolute | NameClass::ParentDir) {
@@ -51,7 +52,7 @@ pub(super) fn check_names(
         "members at the archive root, with no extra top-level folder",
         format!("every member under `{top}/`"),
     ));
-    Some(top)
+    Some(WrongRoot::Folder(top))
 }
 
 /// The model dir's absolute path (without its leading `/`, as GNU tar strips it) when every
@@ -124,4 +125,46 @@ pub(super) fn check_duplicates(m: &Manifest, out: &mut Vec<Violation>) {
             format!("{n} members at this path"),
         ));
     }
+}
+
+/// The manifest as it would be without the extra folder `prefix` (an extra top-level folder,
+/// or the model dir's absolute path): members under it are renamed to their path below it,
+/// the folder itself becomes the root entry, its parents are dropped, and hard-link targets
+/// (archive names) are renamed the same way. Symlink targets are relative to the link and
+/// stay as stored.
+///
+/// `fidelity`, `member-types`, `special-files` and `containment` judge this manifest, so a
+/// wrong root is reported once (`relative-names`) and does not come back as every member
+/// "missing" or "extra".
+pub(super) fn strip_folder(m: &Manifest, prefix: &RawPath) -> Manifest {
+    let strip = |p: &RawPath| -> Option<RawPath> {
+        let b = p.as_bytes();
+        let b = b.strip_prefix(b"/").unwrap_or(b);
+        let pre = prefix.as_bytes();
+        if b == pre {
+            return Some(RawPath::from("."));
+        }
+        b.strip_prefix(pre)
+            .and_then(|rest| rest.strip_prefix(b"/"))
+            .map(RawPath::new)
+    };
+    let mut out = m.clone();
+    out.members = m
+        .members
+        .iter()
+        .filter_map(|x| {
+            let path = strip(&x.path)?;
+            let mut y = x.clone();
+            y.raw_name = path.clone();
+            y.path = path;
+            if x.kind == crate::archive::MemberKind::Hardlink {
+                y.link_target = x.link_target.as_ref().map(|t| {
+                    let n = crate::archive::normalize_name(t.as_bytes());
+                    strip(&n).unwrap_or(n)
+                });
+            }
+            Some(y)
+        })
+        .collect();
+    out
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::contract::{Property, Violation};
+use crate::contract::{Diagnosed, Diagnosis, Property, Violation};
 use crate::layout::Layout;
 use crate::target::Target;
 
@@ -70,6 +70,8 @@ pub enum CaseStatus {
     Failed {
         /// The broken properties on the case's own layout.
         violations: Vec<Violation>,
+        /// Their root causes, each naming the violations (indices) it explains.
+        diagnoses: Vec<Diagnosed>,
     },
     /// The host could not build the layout.
     Rejected {
@@ -86,40 +88,109 @@ pub struct Shrunk {
     /// The layout.
     #[serde(serialize_with = "ser_layout")]
     pub layout: Layout,
-    /// Its violations (the cause's property among them).
+    /// Its violations (the cause's among them).
     pub violations: Vec<Violation>,
+    /// Their diagnoses.
+    pub diagnoses: Vec<Diagnosed>,
     /// Packager runs spent shrinking.
     pub runs: u32,
     /// True when the run or time budget ended the shrink before it could go further.
     pub budget_spent: bool,
 }
 
-/// One distinct cause of failure: a broken property and the kind of entry its violations
-/// name, the cases that show it, and the smallest layout found that still breaks the
-/// property (shrunk from one representative case).
+/// What a cause is: a diagnosed root cause, or a broken property that no diagnosis explains
+/// (with the kind of model-dir entry its violations name).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CauseKey {
+    /// A root cause in the packager's terms.
+    Diagnosed(Diagnosis),
+    /// A broken property no diagnosis explains, and the kind of entry it names (`-`: none).
+    Raw(Property, &'static str),
+}
+
+impl CauseKey {
+    /// The keys of a failed case: its diagnoses, then `(property, kind)` for each violation
+    /// no diagnosis explains. `kinds` names the kinds of entry a property's violations name.
+    pub fn of_case(
+        violations: &[Violation],
+        diagnoses: &[Diagnosed],
+        kinds: impl Fn(&[&Violation], &Property) -> Vec<&'static str>,
+    ) -> Vec<CauseKey> {
+        let mut keys: Vec<CauseKey> = Vec::new();
+        for d in diagnoses {
+            let k = CauseKey::Diagnosed(d.diagnosis);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        let rest = crate::contract::unexplained(violations, diagnoses);
+        let mut props: Vec<&Property> = Vec::new();
+        for v in &rest {
+            if !props.contains(&&v.property) {
+                props.push(&v.property);
+            }
+        }
+        for p in props {
+            for kind in kinds(&rest, p) {
+                let k = CauseKey::Raw(p.clone(), kind);
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        keys
+    }
+}
+
+/// One distinct cause of failure, the cases that show it, and the smallest layout found that
+/// still shows it (shrunk from one representative case).
 ///
-/// A case that breaks several properties counts under each. Shrinking keeps the cause's own
-/// property broken at every step, so a leak shrinks to a smaller leak, never to another defect.
+/// A diagnosed cause is one bug in the packager's terms: the violations that follow from it
+/// are folded into it. A violation no diagnosis explains makes a cause of its own, keyed by
+/// its property and the kind of entry it names, and is shown raw. A case that shows several
+/// causes counts under each. Shrinking keeps the cause at every step, so a leak shrinks to a
+/// smaller leak, never to another defect.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cause {
-    /// The broken property.
+    /// The diagnosis, when one explains the cause (its headline and example are the minimal
+    /// layout's, or else the representative's).
+    pub diagnosis: Option<Diagnosed>,
+    /// Other diagnoses with exactly the same cases and the same minimal layout, folded into
+    /// this cause.
+    pub also: Vec<Diagnosed>,
+    /// The broken property (for a diagnosed cause, that of the first violation it explains).
     pub property: Property,
-    /// The kind of the model-dir entry its violations name in the case's layout (`symlink`,
-    /// `dir`, `fifo`, …), or `-` when they name none (a violation about the output).
+    /// For a cause no diagnosis explains: the kind of the model-dir entry its violations name
+    /// (`symlink`, `dir`, `fifo`, …), or `-` when they name none. `-` for a diagnosed cause.
     pub kind: String,
     /// The failing cases that show it, in report order.
     pub cases: Vec<String>,
     /// The case it was shrunk from: the one with the fewest entries.
     pub representative: String,
-    /// The representative's violations of this property.
+    /// The command that reruns the representative case alone.
+    pub replay: Option<Replay>,
+    /// The representative's (or, shrunk, the minimal layout's) violations of this cause.
     pub violations: Vec<Violation>,
-    /// The shrunk layout; `None` when shrinking was off.
+    /// The shrunk layout; `None` when shrinking was off or the cause was confirmed instead.
     pub shrunk: Option<Shrunk>,
+    /// For a timeout: whether one more run of the representative timed out again (a timeout
+    /// is confirmed once, not shrunk: every shrink step would wait the whole limit).
+    pub confirmed: Option<bool>,
     /// Where its layout (shrunk, or else the representative's own) was saved, with
     /// `--save-failures`.
     pub saved_to: Option<PathBuf>,
     /// The command that replays the saved file.
     pub saved_replay: Option<Replay>,
+}
+
+impl Cause {
+    /// The cause's stable id: the diagnosis id, or `property (kind)` when none explains it.
+    pub fn id(&self) -> String {
+        match &self.diagnosis {
+            Some(d) => d.diagnosis.id().to_owned(),
+            None => format!("{} ({})", self.property.id(), self.kind),
+        }
+    }
 }
 
 fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -14,7 +14,7 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
     for c in &r.results {
         let status = match &c.status {
             CaseStatus::Passed => TestCaseStatus::success(),
-            CaseStatus::Failed { violations } => {
+            CaseStatus::Failed { violations, .. } => {
                 let mut st = TestCaseStatus::non_success(if c.timed_out {
                     NonSuccessKind::Error
                 } else {

@@ -24,11 +24,25 @@ pub use text::{render_layout, text};
 
 use crate::outcome::RunReport;
 
+/// How much the text report shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// The verdict, and per cause its headline, minimal layout, one fix and replay.
+    Quiet,
+    /// The verdict, and per cause its headline, minimal layout, example, fixes and replay.
+    #[default]
+    Normal,
+    /// `Normal` plus one line per failing case.
+    Verbose,
+}
+
 /// Text report settings.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TextOptions {
     /// Replace durations and sandbox paths with placeholders.
     pub redact: bool,
+    /// How much to show.
+    pub detail: Detail,
 }
 
 /// The version of the JSON formats (`run --json`'s report, `check --json` and `sim --json`),

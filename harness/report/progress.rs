@@ -7,16 +7,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::outcome::{CaseStatus, Event};
 
-/// Live progress on stderr: a bar on a TTY, one line per failure otherwise.
+/// Live progress on stderr: a bar on a TTY; otherwise, with `verbose`, one line per failure.
 pub struct Progress {
     bar: Option<ProgressBar>,
-    quiet: bool,
+    verbose: bool,
     lock: Mutex<()>,
 }
 
 impl Progress {
-    /// Chooses the display from whether stderr is a terminal.
-    pub fn new(quiet: bool) -> Self {
+    /// Chooses the display from whether stderr is a terminal: nothing when `quiet`; the
+    /// failures as they happen only when `verbose`.
+    pub fn new(quiet: bool, verbose: bool) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(0);
             b.set_style(
@@ -29,7 +30,7 @@ impl Progress {
         });
         Progress {
             bar,
-            quiet,
+            verbose: verbose && !quiet,
             lock: Mutex::new(()),
         }
     }
@@ -57,12 +58,12 @@ impl Progress {
                     _ => None,
                 };
                 match (&self.bar, line) {
-                    (Some(b), Some(l)) => {
+                    (Some(b), Some(l)) if self.verbose => {
                         b.println(l);
                         b.inc(1);
                     }
-                    (Some(b), None) => b.inc(1),
-                    (None, Some(l)) if !self.quiet => {
+                    (Some(b), _) => b.inc(1),
+                    (None, Some(l)) if self.verbose => {
                         let _ = writeln!(std::io::stderr(), "{l}");
                     }
                     _ => {}

@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use super::TextOptions;
-use crate::contract::{Property, Violation};
+use super::{Detail, TextOptions};
+use crate::contract::{Diagnosis, Fix, Violation};
 use crate::layout::{redact_paths, Content, EntryKind, Layout};
-use crate::outcome::{CaseResult, Cause, RunReport};
-use crate::packager::Invocation;
+use crate::outcome::{CaseResult, CaseStatus, Cause, RunReport};
 
 fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -16,74 +15,193 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// One failing case: its name, broken properties, labels and replay command.
+/// One failing case (`--verbose`): its name, causes, labels and replay command.
 fn write_case(s: &mut String, c: &CaseResult) {
-    let props: Vec<&str> = c.broken().iter().map(|p| p.id()).collect();
-    s.push_str(&format!("\nFAILED {} ({})", c.name, props.join(", ")));
+    let mut causes: Vec<String> = Vec::new();
+    if let CaseStatus::Failed {
+        violations,
+        diagnoses,
+    } = &c.status
+    {
+        causes.extend(diagnoses.iter().map(|d| d.diagnosis.id().to_owned()));
+        for v in crate::contract::unexplained(violations, diagnoses) {
+            let p = v.property.id().to_owned();
+            if !causes.contains(&p) {
+                causes.push(p);
+            }
+        }
+    }
+    s.push_str(&format!("FAILED {} ({})", c.name, causes.join(", ")));
     if !c.labels.is_empty() {
         s.push_str(&format!(" [labels: {}]", c.labels.join(", ")));
     }
     s.push('\n');
-    match (&c.replay, c.index) {
-        (Some(replay), Some(i)) if replay.packager != Invocation::InProcess => {
-            s.push_str(&format!("  replay: {replay}  (case {i} is the last)\n"))
-        }
-        (Some(replay), _) => s.push_str(&format!("  replay: {replay}\n")),
-        (None, _) => {}
+    if let Some(replay) = &c.replay {
+        s.push_str(&format!("  replay: {replay}\n"));
     }
 }
 
-/// One cause: the property, its cases, the representative's violations, the minimal layout.
-fn write_cause(s: &mut String, c: &Cause, n: usize, of: usize, o: TextOptions) {
-    const SHOWN: usize = 8;
-    let mut names = c
-        .cases
+/// The tool a packager is written with, when its command or script says: its fix comes first.
+pub fn preferred_tool(packager: &str) -> Option<&'static str> {
+    let words = shell_words::split(packager).unwrap_or_default();
+    let mut text = words.join(" ");
+    for w in &words {
+        let p = std::path::Path::new(w);
+        if let Ok(meta) = std::fs::metadata(p) {
+            if meta.is_file() && meta.len() < 256 * 1024 {
+                if let Ok(t) = std::fs::read(p) {
+                    text.push('\n');
+                    text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+        }
+    }
+    if text.contains("make_archive") {
+        Some("shutil.make_archive")
+    } else if text.contains("tarfile") {
+        Some("Python tarfile")
+    } else if words.first().is_some_and(|w| w == "tar" || w.ends_with("/tar"))
+        || text.contains("tar -")
+        || text.contains("tar --")
+        || text.contains("tar c")
+    {
+        Some("GNU tar")
+    } else {
+        None
+    }
+}
+
+/// The fixes to show: all of them, the preferred tool's first; `Quiet` shows one.
+fn fixes(d: Diagnosis, tool: Option<&str>, o: TextOptions) -> Vec<Fix> {
+    let mut all: Vec<Fix> = d.fixes().to_vec();
+    if let Some(t) = tool {
+        all.sort_by_key(|(name, _)| *name != t);
+    }
+    if o.detail == Detail::Quiet {
+        all.truncate(1);
+    }
+    all
+}
+
+/// `case-1, case-2, … and N more`.
+fn case_list(cases: &[String], shown: usize) -> String {
+    let mut names = cases
         .iter()
-        .take(SHOWN)
+        .take(shown)
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
-    if c.cases.len() > SHOWN {
-        names.push_str(&format!(" and {} more", c.cases.len() - SHOWN));
+    if cases.len() > shown {
+        names.push_str(&format!(" and {} more", cases.len() - shown));
     }
-    s.push_str(&format!(
-        "\ncause {n} of {of}: {} ({}), in {} case{}: {names}\n",
-        c.property.id(),
-        c.kind,
-        c.cases.len(),
-        plural(c.cases.len())
-    ));
-    s.push_str(&format!("  in {}:\n", c.representative));
-    write_violations(s, &c.violations, "    ", o);
-    match &c.shrunk {
-        Some(sh) => {
-            s.push_str(&format!(
-                "  minimal layout from {} ({} entr{}, {} shrink run{}{}):\n",
-                c.representative,
-                sh.layout.entries.len(),
-                if sh.layout.entries.len() == 1 {
-                    "y"
-                } else {
-                    "ies"
-                },
-                sh.runs,
-                plural(sh.runs as usize),
-                if sh.budget_spent {
-                    "; the shrink budget ran out, a smaller one may exist"
-                } else {
-                    ""
-                }
-            ));
-            for line in render_layout(&sh.layout) {
-                s.push_str(&format!("    {line}\n"));
+    names
+}
+
+/// One cause: the headline in the packager's terms, the minimal layout, an example, the fixes
+/// and the one-case replay.
+fn write_cause(s: &mut String, c: &Cause, n: usize, tool: Option<&str>, o: TextOptions) {
+    let quiet = o.detail == Detail::Quiet;
+    let count = format!("{} case{}", c.cases.len(), plural(c.cases.len()));
+    match &c.diagnosis {
+        Some(d) => {
+            s.push_str(&format!("\n{n}. {}\n", redact(&d.headline, o)));
+            for a in &c.also {
+                s.push_str(&format!("   and: {}\n", redact(&a.headline, o)));
             }
-            s.push_str("  which breaks:\n");
-            write_violations(s, &sh.violations, "    ", o);
+            if quiet {
+                s.push_str(&format!("   [{}, {count}]\n", d.diagnosis.id()));
+            } else {
+                s.push_str(&format!(
+                    "   [{}, breaks {}] in {count}: {}\n",
+                    d.diagnosis.id(),
+                    c.property.id(),
+                    case_list(&c.cases, 6)
+                ));
+            }
         }
-        None => s.push_str("  (not shrunk)\n"),
+        None => {
+            s.push_str(&format!(
+                "\n{n}. {} ({}): no diagnosis fits; the raw violation is below\n",
+                c.property.id(),
+                c.kind
+            ));
+            if !quiet {
+                s.push_str(&format!("   in {count}: {}\n", case_list(&c.cases, 6)));
+            }
+        }
+    }
+    write_layout(s, c, quiet);
+    match &c.diagnosis {
+        Some(d) => {
+            if !quiet {
+                s.push_str(&format!("   e.g. {}\n", redact(&d.example, o)));
+            }
+            let fx = fixes(d.diagnosis, tool, o);
+            let width = fx.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+            for (i, (t, text)) in fx.iter().enumerate() {
+                let lead = if i == 0 { "fix:" } else { "    " };
+                s.push_str(&format!("   {lead} {t:<width$}  {text}\n"));
+            }
+        }
+        None => {
+            let shown: Vec<Violation> = c.violations.iter().take(if quiet { 1 } else { 3 }).cloned().collect();
+            write_violations(s, &shown, "   ", o);
+        }
+    }
+    match c.confirmed {
+        Some(true) => s.push_str("   confirmed: one more run of this case timed out again\n"),
+        Some(false) => s.push_str("   not confirmed: one more run of this case finished in time (slow, or flaky)\n"),
+        None => {}
+    }
+    if let Some(r) = &c.replay {
+        s.push_str(&format!("   replay: {r}\n"));
     }
     if let (Some(p), Some(replay)) = (&c.saved_to, &c.saved_replay) {
-        s.push_str(&format!("  saved: {} (replay: {replay})\n", p.display()));
+        if !quiet {
+            s.push_str(&format!("   saved: {} (replay: {replay})\n", p.display()));
+        }
+    }
+}
+
+/// The cause's minimal layout (or, unshrunk, a note saying so).
+fn write_layout(s: &mut String, c: &Cause, quiet: bool) {
+    let Some(sh) = &c.shrunk else {
+        if !quiet && c.confirmed.is_none() {
+            s.push_str(&format!("   (not shrunk: the layout of {} is in the JSON report)\n", c.representative));
+        }
+        return;
+    };
+    let n = sh.layout.entries.len();
+    if !quiet {
+        s.push_str(&format!(
+            "   minimal layout, shrunk from {} ({} entr{}, {} run{}{}):\n",
+            c.representative,
+            n,
+            if n == 1 { "y" } else { "ies" },
+            sh.runs,
+            plural(sh.runs as usize),
+            if sh.budget_spent {
+                "; the shrink budget ran out, a smaller one may exist"
+            } else {
+                ""
+            }
+        ));
+    }
+    let lines = render_layout(&sh.layout);
+    let keep = if quiet { 3 } else { 12 };
+    for line in lines.iter().take(keep) {
+        s.push_str(&format!("     {line}\n"));
+    }
+    if lines.len() > keep {
+        s.push_str(&format!("     … and {} more entries\n", lines.len() - keep));
+    }
+}
+
+fn redact(text: &str, o: TextOptions) -> String {
+    if o.redact {
+        redact_paths(text)
+    } else {
+        text.to_owned()
     }
 }
 
@@ -154,64 +272,71 @@ pub(crate) fn write_violations(out: &mut String, vs: &[Violation], indent: &str,
     }
 }
 
-/// The text summary of a run.
+/// The text summary of a run: the verdict, then each cause (ranked by how many cases show
+/// it), then the counts. Per-case lines only with [`Detail::Verbose`].
 pub fn text(r: &RunReport, o: TextOptions) -> String {
     let mut s = String::new();
     let profile = if r.strict { "strict" } else { "default" };
+    let scenarios = r.results.iter().filter(|c| c.name.starts_with("scenario:")).count();
     s.push_str(&format!("packtest run: {}\n", r.packager));
     s.push_str(&format!(
-        "target {}, seed {}, {} generated cases{}, {profile} profile\n",
+        "target {}, seed {}, {} generated case{}{}{}, {profile} profile\n",
         r.target,
         r.seed,
         r.cases,
+        plural(r.cases as usize),
+        if scenarios > 0 {
+            format!(" and {scenarios} scenario{}", plural(scenarios))
+        } else {
+            String::new()
+        },
         r.partition
             .map(|p| format!(" (partition {}/{})", p.k, p.n))
             .unwrap_or_default()
     ));
     let failed: Vec<&CaseResult> = r.failures().collect();
-    for c in &failed {
-        write_case(&mut s, c);
-    }
-    if !r.causes.is_empty() {
-        s.push_str(&format!(
-            "\n{} distinct cause{} in {} failing case{} (a broken property and the kind of entry it names; each shown once, shrunk from its smallest case):\n",
+    let verdict = if failed.is_empty() && !r.interrupted {
+        "PASSED".to_string()
+    } else if r.causes.is_empty() {
+        "FAILED".to_string()
+    } else {
+        format!(
+            "FAILED: {} cause{} in {} of {} case{}",
             r.causes.len(),
             plural(r.causes.len()),
             failed.len(),
-            plural(failed.len())
-        ));
-    }
-    for (n, cause) in r.causes.iter().enumerate() {
-        write_cause(&mut s, cause, n + 1, r.causes.len(), o);
-    }
-    if r.stopped_at_baseline {
-        s.push_str("\nstopped: the packager broke the contract on the baseline layout (a plain model dir), so no generated case ran.\n");
-    }
-    if r.interrupted {
-        s.push_str("\ninterrupted: Ctrl-C; the counts below are partial.\n");
-    }
-    let mut by_prop: std::collections::BTreeMap<&Property, usize> = Default::default();
-    for c in &failed {
-        for p in c.broken() {
-            *by_prop.entry(p).or_default() += 1;
-        }
-    }
-    s.push('\n');
+            r.results.len(),
+            plural(r.results.len())
+        )
+    };
     s.push_str(&format!(
-        "{} case{}: {} passed, {} failed, {} rejected in {}\n",
-        r.results.len(),
-        plural(r.results.len()),
+        "\n{verdict} ({} passed, {} failed, {} rejected in {})\n",
         r.passed(),
         failed.len(),
         r.rejected(),
         dur(r.duration, o)
     ));
-    if !by_prop.is_empty() {
-        s.push_str("failures by property:\n");
-        for (p, n) in by_prop {
-            s.push_str(&format!("  {:<18} {n}\n", p.id()));
+    if o.detail == Detail::Verbose && !failed.is_empty() {
+        s.push('\n');
+        for c in &failed {
+            write_case(&mut s, c);
         }
-        s.push_str(&format!("replay the run: {}\n", r.replay));
+    }
+    let tool = preferred_tool(&r.packager);
+    for (n, cause) in r.causes.iter().enumerate() {
+        write_cause(&mut s, cause, n + 1, tool, o);
+    }
+    if r.stopped_at_baseline {
+        s.push_str("\nstopped: the packager broke the contract on the baseline layout (a plain model dir), so no generated case ran.\n");
+    }
+    if r.interrupted {
+        s.push_str("\ninterrupted: Ctrl-C; the counts above are partial.\n");
+    }
+    if !failed.is_empty() && o.detail != Detail::Quiet {
+        s.push_str(&format!("\nreplay the whole run: {}\n", r.replay));
+        if o.detail == Detail::Normal {
+            s.push_str("every failing case, with its labels and replay: --verbose, or the JSON and JUnit reports\n");
+        }
     }
     s
 }

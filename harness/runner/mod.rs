@@ -32,7 +32,6 @@ use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 use crate::archive::Manifest;
-use crate::contract::Violation;
 use crate::layout::{Content, Entry, Layout, NamedLayout, Root, Sandbox};
 use crate::outcome::{CaseResult, CaseStatus, Event, Partition, Replay, RunReport};
 use crate::packager::{CancelToken, Packager};
@@ -43,7 +42,7 @@ mod shrink;
 mod trial;
 mod vary;
 
-use trial::{trial, Bisect, Ran, Trial};
+use trial::{trial, Bisect, Failure, Ran, Trial};
 pub use vary::Variation;
 
 /// A user-defined property: a name and a check over the manifest and the sandbox.
@@ -239,10 +238,7 @@ fn case_result(
 }
 
 /// A trial's status, unless the packager could not start (which stops the run).
-fn status_of(
-    t: Trial,
-    cancel: &CancelToken,
-) -> Result<Result<CaseStatus, Vec<Violation>>, RunError> {
+fn status_of(t: Trial, cancel: &CancelToken) -> Result<Result<CaseStatus, Failure>, RunError> {
     // Ctrl-C arrived while it ran: its outcome says nothing about the packager.
     if cancel.is_cancelled() {
         return Ok(Ok(CaseStatus::Cancelled));
@@ -251,7 +247,7 @@ fn status_of(
         Trial::Pass => Ok(CaseStatus::Passed),
         Trial::Reject(reason) => Ok(CaseStatus::Rejected { reason }),
         Trial::SpawnFailed(e) => return Err(RunError::Spawn(e)),
-        Trial::Fail(violations) => Err(violations),
+        Trial::Fail(found) => Err(found),
     })
 }
 
@@ -266,7 +262,7 @@ fn run_named(
     let start = Instant::now();
     let (t, ran) = trial(packager, &named.layout, cfg, extra, Bisect::No);
     let status =
-        status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed { violations });
+        status_of(t, &cfg.cancel)?.unwrap_or_else(Failure::status);
     let name = named.id.clone();
     let r = case_result(name, None, &named.layout, status, ran, Some(replay), start);
     Ok(r)
@@ -328,7 +324,7 @@ fn run_case(
     };
     let (t, ran) = trial(packager, &layout, cfg, extra, Bisect::No);
     let status =
-        status_of(t, &cfg.cancel)?.unwrap_or_else(|violations| CaseStatus::Failed { violations });
+        status_of(t, &cfg.cancel)?.unwrap_or_else(Failure::status);
     let replay = Some(cx.replay.for_case(i));
     Ok(case_result(
         name,

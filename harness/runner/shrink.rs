@@ -1,4 +1,4 @@
-//! Shrinking a failing case to a minimal layout that still breaks one given property.
+//! Shrinking a failing case to a minimal layout that still shows one given cause.
 
 use std::time::Instant;
 
@@ -6,10 +6,10 @@ use proptest::strategy::ValueTree;
 
 use crate::contract::{Property, Violation};
 use crate::layout::{Content, Layout, Root};
-use crate::outcome::Shrunk;
+use crate::outcome::{CauseKey, Shrunk};
 use crate::packager::Packager;
 
-use super::trial::{trial, Bisect, Trial};
+use super::trial::{trial, Bisect, Failure, Trial};
 use super::{ExtraProperty, RunConfig};
 
 /// The kinds of the model-dir entries that `p`'s violations name (or lie below), sorted and
@@ -17,7 +17,7 @@ use super::{ExtraProperty, RunConfig};
 /// output, or about the run itself).
 pub(super) fn kinds(
     layout: Option<&Layout>,
-    violations: &[Violation],
+    violations: &[&Violation],
     p: &Property,
 ) -> Vec<&'static str> {
     let mut kinds: Vec<&'static str> = Vec::new();
@@ -46,13 +46,13 @@ struct Shrinker<'a> {
     packager: &'a dyn Packager,
     cfg: &'a RunConfig,
     extra: &'a [ExtraProperty],
-    /// The property every accepted candidate must still break, and the kind of entry one of
-    /// its violations must still name (so a missing dir does not shrink into a dropped
-    /// symlink).
-    want: (Property, &'static str),
+    /// The cause every accepted candidate must still show: its diagnosis, or the property
+    /// and the kind of entry one of its unexplained violations names (so a missing dir does
+    /// not shrink into a dropped symlink).
+    want: CauseKey,
     /// When the run's shrink time is up, if it has a limit.
     deadline: Option<Instant>,
-    best: (Layout, Vec<Violation>),
+    best: (Layout, Failure),
     runs: u32,
 }
 
@@ -70,18 +70,16 @@ impl Shrinker<'_> {
         self.out_of_budget() || self.stop()
     }
 
-    /// True when `v` (the violations of candidate `l`) still break the wanted property, on an
-    /// entry of the wanted kind.
-    fn same_cause(&self, l: &Layout, v: &[Violation]) -> bool {
-        v.iter().any(|x| x.property == self.want.0)
-            && kinds(Some(l), v, &self.want.0).contains(&self.want.1)
+    /// True when `f` (the failure of candidate `l`) still shows the wanted cause.
+    fn same_cause(&self, l: &Layout, f: &Failure) -> bool {
+        keys_of(Some(l), f).contains(&self.want)
     }
 
-    /// Runs a candidate; `Some(violations)` when it still breaks the wanted property.
-    fn fails(&mut self, l: &Layout) -> Option<Vec<Violation>> {
+    /// Runs a candidate; `Some(failure)` when it still shows the wanted cause.
+    fn fails(&mut self, l: &Layout) -> Option<Failure> {
         self.runs += 1;
         match trial(self.packager, l, self.cfg, self.extra, Bisect::No).0 {
-            Trial::Fail(v) if !self.stop() && self.same_cause(l, &v) => Some(v),
+            Trial::Fail(f) if !self.stop() && self.same_cause(l, &f) => Some(f),
             _ => None,
         }
     }
@@ -153,8 +151,12 @@ impl Shrinker<'_> {
     }
 }
 
-/// Shrinks a failing layout to a minimal one that still breaks `want.0` on an entry of kind
-/// `want.1` (see [`kinds`]).
+/// The causes a failure shows, on `layout` (see [`CauseKey::of_case`]).
+pub(super) fn keys_of(layout: Option<&Layout>, f: &Failure) -> Vec<CauseKey> {
+    CauseKey::of_case(&f.violations, &f.diagnoses, |vs, p| kinds(layout, vs, p))
+}
+
+/// Shrinks a failing layout to a minimal one that still shows the cause `want`.
 ///
 /// Three phases share the budget (`max_shrink_runs` runs, and the run's shrink time, which
 /// ends at `deadline`):
@@ -165,15 +167,15 @@ impl Shrinker<'_> {
 ///    entry at a time (delta debugging), skipping removals that leave the layout malformed;
 /// 3. content reduction: each remaining file's content is tried empty.
 ///
-/// A candidate is accepted only while it still breaks `want` the same way: a leak stays a leak (the
+/// A candidate is accepted only while it still shows `want`: a leak stays a leak (the
 /// leaking bytes are kept), where accepting any broken property would let it drift into
 /// another defect. Phases 2 and 3 work on the layout value itself, so they keep the labels
 /// of the case they started from; a label may then name an entry that is gone.
 pub(super) fn shrink(
     packager: &dyn Packager,
     tree: Option<&mut dyn ValueTree<Value = Layout>>,
-    start: (Layout, Vec<Violation>),
-    want: (Property, &'static str),
+    start: (Layout, Failure),
+    want: CauseKey,
     deadline: Option<Instant>,
     cfg: &RunConfig,
     extra: &[ExtraProperty],
@@ -195,7 +197,8 @@ pub(super) fn shrink(
     Shrunk {
         budget_spent: s.out_of_budget(),
         layout: s.best.0,
-        violations: s.best.1,
+        violations: s.best.1.violations,
+        diagnoses: s.best.1.diagnoses,
         runs: s.runs,
     }
 }

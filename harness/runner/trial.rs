@@ -3,19 +3,46 @@
 use std::time::Duration;
 
 use crate::archive::Manifest;
-use crate::contract::{self, ContractOptions, Evidence, Property, SecondRun, Violation};
+use crate::contract::{self, ContractOptions, Diagnosed, Evidence, Property, SecondRun, Violation};
 use crate::layout::{Layout, Root, Sandbox, SandboxError};
 use crate::packager::{Exit, PackJob, Packager};
 
 use super::vary::{self, Bisection, Variation};
 use super::{ExtraProperty, RunConfig};
 
+/// What a failing trial found: the broken properties and their diagnosed causes.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Failure {
+    /// The violations.
+    pub violations: Vec<Violation>,
+    /// The root causes, each naming the violations it explains.
+    pub diagnoses: Vec<Diagnosed>,
+}
+
+impl Failure {
+    /// A failure no diagnosis explains.
+    fn raw(violations: Vec<Violation>) -> Failure {
+        Failure {
+            violations,
+            diagnoses: Vec::new(),
+        }
+    }
+
+    /// As a case status.
+    pub(super) fn status(self) -> crate::outcome::CaseStatus {
+        crate::outcome::CaseStatus::Failed {
+            violations: self.violations,
+            diagnoses: self.diagnoses,
+        }
+    }
+}
+
 /// Outcome of one packager run on one layout.
 pub(super) enum Trial {
     /// Every property held.
     Pass,
     /// Some property broke.
-    Fail(Vec<Violation>),
+    Fail(Failure),
     /// The host could not build the layout.
     Reject(String),
     /// The packager could not be started.
@@ -99,7 +126,7 @@ pub(super) fn trial(
                 found: e.to_string(),
                 details: vec![],
             };
-            return (Trial::Fail(vec![v]), ran);
+            return (Trial::Fail(Failure::raw(vec![v])), ran);
         }
     };
     let mut unproven = None;
@@ -132,15 +159,19 @@ pub(super) fn trial(
         violations.extend(extra_violations(extra, m, &sandbox));
     }
     let _ = sandbox.remove();
-    (verdict(violations, unproven), ran)
+    let found = Failure {
+        violations,
+        diagnoses: judgement.diagnoses,
+    };
+    (verdict(found, unproven), ran)
 }
 
 /// The trial's outcome. A strict rerun that could not be made as specified proves nothing,
 /// and the host, not the packager, is at fault: the case is rejected (counted and shown, never
 /// a pass), unless the evidence already gathered shows a violation.
-fn verdict(violations: Vec<Violation>, unproven: Option<String>) -> Trial {
+fn verdict(found: Failure, unproven: Option<String>) -> Trial {
     match unproven {
-        _ if !violations.is_empty() => Trial::Fail(violations),
+        _ if !found.violations.is_empty() => Trial::Fail(found),
         Some(why) => Trial::Reject(format!(
             "the strict rerun proves nothing, so `deterministic` was not checked: {why}"
         )),
@@ -433,10 +464,10 @@ mod tests {
     #[test]
     fn an_unproven_rerun_rejects_a_clean_case_and_never_hides_a_violation() {
         assert!(matches!(
-            verdict(vec![], Some("why".into())),
+            verdict(Failure::default(), Some("why".into())),
             Trial::Reject(r) if r.contains("why")
         ));
-        assert!(matches!(verdict(vec![], None), Trial::Pass));
+        assert!(matches!(verdict(Failure::default(), None), Trial::Pass));
         let v = Violation {
             property: Property::Sorted,
             path: None,
@@ -445,14 +476,14 @@ mod tests {
             details: vec![],
         };
         assert!(matches!(
-            verdict(vec![v], Some("why".into())),
+            verdict(Failure::raw(vec![v]), Some("why".into())),
             Trial::Fail(_)
         ));
     }
 
     fn violations(t: &Trial) -> Vec<Violation> {
         match t {
-            Trial::Fail(v) => v.clone(),
+            Trial::Fail(f) => f.violations.clone(),
             Trial::Reject(r) | Trial::SpawnFailed(r) => panic!("not run: {r}"),
             Trial::Pass => vec![],
         }

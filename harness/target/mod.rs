@@ -92,6 +92,8 @@ pub enum SymlinkExpect {
 pub struct TargetSpec {
     /// The stable id (`sagemaker`, `posix`, `kserve`).
     pub id: &'static str,
+    /// The consumer, in a few words ("SageMaker hosting"), for headlines.
+    pub short: &'static str,
     /// The consumer, in one line.
     pub consumer: &'static str,
     /// What it can take, in one line.
@@ -144,6 +146,7 @@ impl Target {
 
 static SAGEMAKER: TargetSpec = TargetSpec {
     id: "sagemaker",
+    short: "SageMaker hosting",
     consumer: "SageMaker hosting (real-time, serverless, async, batch transform): downloads model.tar.gz and extracts it into /opt/ml/model of the serving container",
     takes: "regular files and directories only; any symlink, hard link, FIFO or device member fails CreateEndpoint (\"Failed to extract model data archive\")",
     accepts: "regular files and directories",
@@ -162,6 +165,7 @@ static SAGEMAKER: TargetSpec = TargetSpec {
 
 static POSIX: TargetSpec = TargetSpec {
     id: "posix",
+    short: "GNU tar or bsdtar",
     consumer: "GNU tar or bsdtar extracting on a POSIX filesystem",
     takes: "every member type: files, dirs, symlinks, hard links, FIFOs, devices",
     accepts: "any member type",
@@ -179,6 +183,7 @@ static POSIX: TargetSpec = TargetSpec {
 
 static KSERVE: TargetSpec = TargetSpec {
     id: "kserve",
+    short: "KServe's storage initializer",
     consumer: "the KServe storage initializer (kserve-storage on PyPI): tarfile.open(...).extractall(dir, filter=\"data\")",
     takes: "files, dirs, and symlinks and hard links whose targets are relative and stay inside; devices, FIFOs, absolute link targets and links out fail the download",
     accepts: "files, dirs, and links whose relative targets stay inside",
@@ -268,7 +273,7 @@ fn expect_row(t: Target, what: &str) -> &'static str {
 
 /// The contract's property table (ids are stable).
 pub const PROPERTIES: [(&str, &str); 14] = [
-    ("exit-and-output", "exit 0 and a regular file at the output path; exit 0 with no file is a silent failure; failing on a layout that holds nothing the target lets a packager refuse is a failure too"),
+    ("exit-and-output", "exit 0 and a regular file at the output path; exit 0 with no file is a silent failure; failing on a layout that holds nothing the target lets a packager refuse is a failure too, except that a model dir holding no regular file may be refused loudly under every target"),
     ("valid-gzip", "every gzip member's CRC32 and ISIZE verify, no trailing garbage"),
     ("valid-tar", "header checksums, an end-of-archive marker, no truncation (GNU, ustar and pax forms)"),
     ("relative-names", "after one leading `./`, names are relative to the model dir: no `/`, `..` or absolute names, no extra top-level folder; a root entry `./`, `.` or `/` is allowed"),
