@@ -76,13 +76,15 @@ impl Naive {
 
     fn write_to(&self, model: &Path, target: &Path, cwd: &Path) -> Result<(), String> {
         let d = self.0;
-        // GNU tar's race (real-packagers.md §6): the archive file exists, still empty, inside
-        // the model dir when the walk reaches it, so a 0-byte copy of itself gets packed.
-        let early = model.join("model.tar.gz");
-        if d == Defect::SelfInclusion {
-            File::create(&early).map_err(tar_err)?;
-        }
-        let file = File::create(target).map_err(tar_err)?;
+        // The archive is written inside the model dir while the walk runs (real-packagers.md
+        // §6): when the walk reaches it, it packs the part of itself written so far.
+        let inside = model.join("model.tar.gz");
+        let writing = if d == Defect::SelfInclusion {
+            inside.as_path()
+        } else {
+            target
+        };
+        let file = File::create(writing).map_err(tar_err)?;
         let mut gzb = flate2::GzBuilder::new();
         if d == Defect::Nondeterministic {
             let now = std::time::SystemTime::now()
@@ -92,6 +94,10 @@ impl Naive {
         }
         let gz = gzb.write(file, flate2::Compression::fast());
         let mut b = tar::Builder::new(gz);
+        if d == Defect::SelfInclusion {
+            // The gzip header reaches the file before the walk does.
+            b.get_mut().flush().map_err(tar_err)?;
+        }
         b.follow_symlinks(d == Defect::FollowSymlinks);
         b.preserve_absolute(d == Defect::AbsoluteNames);
         let mut roots = vec![model.to_owned()];
@@ -160,6 +166,17 @@ impl Naive {
                         .map_err(tar_err)?;
                     continue;
                 }
+                if d == Defect::SelfInclusion && entry.path() == inside {
+                    // The part of itself written so far, as a snapshot: a copy that read
+                    // until EOF would chase its own growth.
+                    let bytes = fs::read(&inside).map_err(tar_err)?;
+                    let mut h = tar::Header::new_gnu();
+                    h.set_metadata(&meta);
+                    h.set_size(bytes.len() as u64);
+                    b.append_data(&mut h, &name, bytes.as_slice())
+                        .map_err(tar_err)?;
+                    continue;
+                }
                 if meta.file_type().is_socket() {
                     continue;
                 }
@@ -188,7 +205,7 @@ impl Naive {
             fs::write(target, bytes).map_err(tar_err)?;
         }
         if d == Defect::SelfInclusion {
-            fs::remove_file(&early).map_err(tar_err)?;
+            fs::rename(&inside, target).map_err(tar_err)?;
         }
         Ok(())
     }

@@ -354,6 +354,8 @@ pub struct Diagnosed {
     pub headline: String,
     /// One example from the evidence (a path and what happened to it).
     pub example: String,
+    /// Lines that support the example: the packager's stderr, first and last lines.
+    pub details: Vec<String>,
     /// Indices (into the run's violations) of the violations this cause explains.
     pub explains: Vec<usize>,
 }
@@ -457,6 +459,7 @@ pub(super) fn diagnose(f: &Facts<'_>, out: &[Violation]) -> Vec<Diagnosed> {
             diagnosis: d,
             headline,
             example,
+            details: Vec::new(),
             explains,
         })
     };
@@ -477,6 +480,18 @@ pub(super) fn diagnose(f: &Facts<'_>, out: &[Violation]) -> Vec<Diagnosed> {
         );
     }
     fold_aggregates(f, out, &mut found);
+    // A packager that failed said why on stderr: that is the example's support.
+    if !f.outcome.exit.success() && f.outcome.exit != Exit::TimedOut {
+        let excerpt = super::stderr_excerpt(&f.outcome.stderr);
+        for d in found.iter_mut().filter(|d| {
+            matches!(
+                d.diagnosis,
+                Diagnosis::RefusedValidModelDir | Diagnosis::PartialArchiveLeft
+            )
+        }) {
+            d.details = excerpt.clone();
+        }
+    }
     found
 }
 

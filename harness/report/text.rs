@@ -109,7 +109,11 @@ fn write_cause(s: &mut String, c: &Cause, n: usize, tool: Option<&str>, o: TextO
                 s.push_str(&format!("   and: {}\n", redact(&a.headline, o)));
             }
             if quiet {
-                s.push_str(&format!("   [{}, {count}]\n", d.diagnosis.id()));
+                s.push_str(&format!(
+                    "   [{}, {count}] e.g. {}\n",
+                    d.diagnosis.id(),
+                    redact(&d.example, o)
+                ));
             } else {
                 s.push_str(&format!(
                     "   [{}, breaks {}] in {count}: {}\n",
@@ -135,6 +139,9 @@ fn write_cause(s: &mut String, c: &Cause, n: usize, tool: Option<&str>, o: TextO
         Some(d) => {
             if !quiet {
                 s.push_str(&format!("   e.g. {}\n", redact(&d.example, o)));
+                for line in &d.details {
+                    s.push_str(&format!("        {}\n", redact(line, o)));
+                }
             }
             let fx = fixes(d.diagnosis, tool, o);
             let width = fx.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
@@ -316,6 +323,12 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
         r.rejected(),
         dur(r.duration, o)
     ));
+    if r.stopped_at_baseline {
+        s.push_str("stopped: the packager broke the contract on the baseline layout (a plain model dir), so no generated case ran\n");
+    }
+    if r.interrupted {
+        s.push_str("interrupted: Ctrl-C; the counts are partial\n");
+    }
     if o.detail == Detail::Verbose && !failed.is_empty() {
         s.push('\n');
         for c in &failed {
@@ -325,12 +338,6 @@ pub fn text(r: &RunReport, o: TextOptions) -> String {
     let tool = preferred_tool(&r.packager);
     for (n, cause) in r.causes.iter().enumerate() {
         write_cause(&mut s, cause, n + 1, tool, o);
-    }
-    if r.stopped_at_baseline {
-        s.push_str("\nstopped: the packager broke the contract on the baseline layout (a plain model dir), so no generated case ran.\n");
-    }
-    if r.interrupted {
-        s.push_str("\ninterrupted: Ctrl-C; the counts above are partial.\n");
     }
     if !failed.is_empty() && o.detail != Detail::Quiet {
         s.push_str(&format!("\nreplay the whole run: {}\n", r.replay));
