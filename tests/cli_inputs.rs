@@ -45,7 +45,8 @@ fn an_unknown_scenario_id_is_bad_input_that_names_scenarios_list() {
     }
 }
 
-/// `(name, bytes)` of files that are gzip but hold no tar stream.
+/// Files that are whole gzip streams but hold no tar stream: `hello` gzipped, and a single
+/// file longer than a tar header gzipped on its own.
 fn gzip_without_tar(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     use std::io::Write;
     let gz = |name: &str, data: &[u8]| {
@@ -105,7 +106,8 @@ fn inspect_and_unpack_refuse_a_file_that_is_neither_gzip_nor_tar() {
     }
 }
 
-/// A real archive cut inside its gzip layer stays a damaged archive (exit 1), not bad input.
+/// An archive damaged in its gzip layer (cut short, a wrong CRC) stays a damaged archive
+/// (exit 1), not bad input.
 #[test]
 fn a_cut_tar_gz_is_still_damaged_not_bad_input() {
     let d = tempfile::tempdir().unwrap();
@@ -131,4 +133,26 @@ fn a_cut_tar_gz_is_still_damaged_not_bad_input() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("gzip-truncated"));
+    // A gzip of a few bytes whose CRC32 is wrong: the tar layer stops first (6 bytes, less
+    // than a header), but the gzip layer is damaged, so it is not called "no tar stream".
+    let hello = gzip_without_tar(d.path()).remove(0);
+    let mut bytes = std::fs::read(&hello).unwrap();
+    let crc = bytes.len() - 8;
+    bytes[crc] ^= 0xff;
+    std::fs::write(&hello, &bytes).unwrap();
+    for cmd in ["inspect", "unpack"] {
+        let mut c = bin();
+        c.arg(cmd).arg(&hello);
+        if cmd == "unpack" {
+            c.arg(d.path().join("out-crc"));
+        }
+        let a = c.assert().code(1);
+        let out = a.get_output();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains("holds no tar stream"), "{cmd}: {text}");
+    }
 }
