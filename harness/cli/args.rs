@@ -85,9 +85,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ScenariosAction,
     },
-    /// Build a layout, scenario or saved failure (TOML) into DIR, to look at it by hand.
+    /// Build a layout, scenario or saved failure (TOML), or a built-in scenario by its id, into
+    /// DIR, to look at it by hand.
     Materialize {
-        /// A layout TOML, a scenario file, or a saved failure.
+        /// A layout TOML, a scenario file, a saved failure, or a built-in scenario id
+        /// (`packtest scenarios list`).
+        #[arg(value_name = "FILE_OR_ID")]
         file: PathBuf,
         /// A new or empty directory; it becomes the sandbox root (DIR/opt/ml/model, …).
         dir: PathBuf,
@@ -198,7 +201,7 @@ pub enum ScenariosAction {
     List,
     /// A scenario's story, layout, expectations and sources.
     Show {
-        /// The scenario id.
+        /// The scenario id (`packtest scenarios list`).
         id: String,
     },
     /// Render the library's docs page to stdout (with --dir: those dirs' scenarios alone), or

@@ -26,14 +26,10 @@ pub(super) fn read_archive_for_check(
     let (m, err) = super::inspect::read_manifest(path, max_unpacked, "pass the model.tar.gz", tap)?;
     let mut findings = Vec::new();
     if let Some(e) = err {
-        findings.push(packtest::detect::Finding {
-            code: packtest::detect::Code::ArchiveDamaged,
-            severity: packtest::detect::Severity::Error,
-            root: packtest::detect::Where::Archive,
-            path: None,
-            message: format!("the archive is damaged: {e} ({})", e.class()),
-            fix: "re-create it; a packager that crashed mid-write leaves exactly this".into(),
-        });
+        findings.push(packtest::detect::archive_damaged(format!(
+            "the archive is damaged: {e} ({})",
+            e.class()
+        )));
     }
     Ok((m, findings))
 }

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use packtest::archive::{ArchiveError, Limits, Manifest};
+use packtest::archive::{ArchiveError, Compression, Limits, Manifest};
 
 use super::exit::{usage, CliError, Status};
 
@@ -14,6 +14,15 @@ pub(super) fn inspect(
 ) -> Result<Status, CliError> {
     let (manifest, error) =
         read_manifest(archive, max_unpacked, "pass a .tar.gz or .tar file", None)?;
+    // A gzip file that holds no tar stream is bad input here, not a damaged archive. (`check`
+    // keeps it as an `archive-damaged` finding: a packager wrote it.)
+    if let Some(e) = &error {
+        if manifest.members.is_empty() && manifest.compression == Compression::Gzip {
+            if let Some(line) = gzip_without_tar(archive, e) {
+                return Err(usage(line));
+            }
+        }
+    }
     let problems = manifest.name_problems();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
@@ -153,4 +162,40 @@ pub(super) fn read_manifest(
         ))),
         error => Ok((manifest, error)),
     }
+}
+
+/// How many decompressed bytes [`gzip_without_tar`] reads, at most, to tell a whole gzip
+/// stream from one cut short.
+const PROBE_LIMIT: u64 = 1 << 20;
+
+/// The one-line error for a gzip file that holds no tar stream (`echo hello | gzip`, a file
+/// gzipped on its own), given the error that stopped reading `path` at its first tar block.
+/// `None` when the error is not at the first block, or when the gzip layer itself is cut
+/// short or corrupt (then the archive is damaged, which is a finding, not bad input).
+pub(super) fn gzip_without_tar(path: &Path, error: &ArchiveError) -> Option<anyhow::Error> {
+    use std::io::Read;
+    let short = match error {
+        ArchiveError::TarTruncated {
+            offset: 0,
+            member: None,
+        }
+        | ArchiveError::MissingEndMarker { offset: 0, .. } => true,
+        ArchiveError::HeaderChecksum { offset: 0, .. }
+        | ArchiveError::BadNumber { offset: 0, .. } => false,
+        _ => return None,
+    };
+    let file = packtest::archive::open_archive(path).ok()?;
+    let mut gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).take(PROBE_LIMIT);
+    let read = std::io::copy(&mut gz, &mut std::io::sink());
+    let what = match (short, read) {
+        // Fewer bytes than one tar header, and the gzip layer must be whole to say so.
+        (true, Ok(n)) => format!("it decompresses to {n} byte(s), less than one tar header"),
+        (true, Err(_)) => return None,
+        // The first block decompressed and is not a tar header.
+        (false, _) => "its decompressed bytes do not start with a tar header".to_string(),
+    };
+    Some(anyhow::anyhow!(
+        "`{}` is a gzip file but holds no tar stream: {what} (a file gzipped on its own?); pack a directory with `tar -czf model.tar.gz -C DIR .`",
+        path.display()
+    ))
 }

@@ -56,7 +56,7 @@ pub(super) fn scenarios(dirs: &[PathBuf], action: ScenariosAction) -> Result<Sta
             eprintln!("{n} scenario{} from {from}", if n == 1 { "" } else { "s" });
         }
         ScenariosAction::Show { id } => {
-            let (s, layout, path) = lib.get(&id)?;
+            let (s, layout, path) = lib.get(&id).map_err(unknown_id)?;
             println!("{} ({})\n", s.title, path.display());
             println!("{}\n", s.summary);
             print!("{}", scenario::render_tree(layout));
@@ -107,12 +107,58 @@ pub(super) fn scenarios(dirs: &[PathBuf], action: ScenariosAction) -> Result<Sta
     Ok(Status::Ok)
 }
 
-pub(super) fn materialize(file: &Path, dir: &Path) -> Result<Status, CliError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| usage(anyhow::anyhow!("cannot read `{}`: {e}", file.display())))?;
+/// The exit-2 error for a scenario id that is not in the library: one line that names
+/// `packtest scenarios list`, with the close ids when there are any.
+fn unknown_id(e: packtest::scenario::ScenarioError) -> CliError {
+    usage(unknown_id_message(e, ""))
+}
+
+/// What [`unknown_id`] says, with `also` after it.
+fn unknown_id_message(e: packtest::scenario::ScenarioError, also: &str) -> anyhow::Error {
+    match e {
+        packtest::scenario::ScenarioError::Unknown { id, close } => {
+            let close = if close.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean: {}?)", close.join(", "))
+            };
+            anyhow::anyhow!(
+                "no scenario `{id}`{close}; `packtest scenarios list` lists the scenario ids{also}"
+            )
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// True when `arg` can only be a scenario id, not a path: no `/` and no `.toml`.
+fn looks_like_id(arg: &Path) -> bool {
+    let s = arg.as_os_str().as_encoded_bytes();
+    !s.is_empty() && !s.contains(&b'/') && !s.ends_with(b".toml")
+}
+
+/// The layout `materialize` builds: from a file (a layout TOML, a scenario file, a saved
+/// failure) when `what` names one, or else from the built-in scenario of that id.
+fn layout_to_materialize(what: &Path) -> Result<packtest::layout::Layout, CliError> {
+    if !what.exists() && looks_like_id(what) {
+        let id = what.to_string_lossy();
+        let lib = packtest::scenario::ScenarioLibrary::built_in().map_err(failed)?;
+        let (_, layout, _) = lib.get(&id).map_err(|e| {
+            usage(unknown_id_message(
+                e,
+                " (or give a layout, scenario or saved-failure TOML file)",
+            ))
+        })?;
+        return Ok(layout.clone());
+    }
+    let text = std::fs::read_to_string(what)
+        .map_err(|e| usage(anyhow::anyhow!("cannot read `{}`: {e}", what.display())))?;
     let (_, named) =
-        packtest::replay::load_file(file, &text).map_err(|e| usage(anyhow::anyhow!(e)))?;
-    let layout = named.layout;
+        packtest::replay::load_file(what, &text).map_err(|e| usage(anyhow::anyhow!(e)))?;
+    Ok(named.layout)
+}
+
+pub(super) fn materialize(what: &Path, dir: &Path) -> Result<Status, CliError> {
+    let layout = layout_to_materialize(what)?;
     let sb = packtest::Sandbox::materialize_at(dir, &layout)?;
     println!("{}", sb.model_dir().display());
     eprintln!(

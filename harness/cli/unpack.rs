@@ -15,8 +15,20 @@ pub(super) fn unpack(
 ) -> Result<Status, CliError> {
     use packtest::target::unpack::{unpack, UnpackError};
     let r = unpack(archive, dir, target, Limits::default());
+    // A gzip file that holds no tar stream is bad input, not a damaged archive.
+    let no_tar = match &r {
+        Err(UnpackError::Damaged { source, .. }) => {
+            super::inspect::gzip_without_tar(archive, source)
+        }
+        _ => None,
+    };
     if json {
         let v = match &r {
+            Err(_) if no_tar.is_some() => serde_json::json!({
+                "status": "bad-input",
+                "target": target,
+                "error": no_tar.as_ref().map(|e| e.to_string()),
+            }),
             Ok(rep) => {
                 serde_json::json!({ "status": if rep.refusals.is_empty() { "ok" } else { "partial" }, "target": target, "report": rep })
             }
@@ -63,6 +75,11 @@ pub(super) fn unpack(
             } else {
                 Status::Failed
             })
+        }
+        Err(_) if no_tar.is_some() => {
+            Err(usage(no_tar.unwrap_or_else(|| {
+                anyhow::anyhow!("`{}` holds no tar stream", archive.display())
+            })))
         }
         Err(e) => {
             let usage_error = e.is_usage();

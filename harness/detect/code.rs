@@ -2,7 +2,8 @@
 //!
 //! A code is a stable kebab-case id (its [`Code::id`]): it is what the JSON output, the text
 //! report, the scenarios' `expect.codes` and the snapshots show. Every code has one fixed
-//! severity ([`Code::severity`]); the deploy target decides only *whether* the
+//! severity ([`Code::severity`]), except `nested-model-root`, a warning in a model dir and an
+//! error in an archive ([`Code::severity_at`]); the deploy target decides only *whether* the
 //! target-dependent codes fire, never how bad they are.
 
 use std::cmp::Ordering;
@@ -104,8 +105,9 @@ pub enum Code {
     /// `builtins.eval`, anything not vetted): loading it runs that code. Advisory, as
     /// picklescan is.
     UnsafePickle,
-    /// `nested-model-root` (warning): everything sits under one extra top-level folder, while
-    /// serving containers look at the archive root.
+    /// `nested-model-root` (warning in a model dir, error in an archive): everything sits
+    /// under one extra top-level folder, while serving containers look at the archive root.
+    /// In an archive this is what `run` fails under `relative-names`: the same verdict.
     NestedModelRoot,
     /// `hf-incomplete` (warning): a Hugging Face `config.json` not at the root, or without
     /// weights or tokenizer files beside it, or sharded weights without their index; or only
@@ -228,7 +230,17 @@ impl Code {
         }
     }
 
-    /// The code's severity, the same on every target.
+    /// The code's severity where it is found: [`Code::severity`], except that
+    /// `nested-model-root` in an archive is an error (DESIGN §3: `run` fails that archive
+    /// under `relative-names`, and `check` gives the same verdict).
+    pub fn severity_at(self, root: super::finding::Where) -> Severity {
+        match (self, root) {
+            (Code::NestedModelRoot, super::finding::Where::Archive) => Severity::Error,
+            _ => self.severity(),
+        }
+    }
+
+    /// The code's severity in a model dir, the same on every target.
     pub fn severity(self) -> Severity {
         match self {
             Code::EmptyModelDir

@@ -67,7 +67,7 @@ impl Serialize for Where {
 pub struct Finding {
     /// Stable code; serialized as its kebab-case id.
     pub code: Code,
-    /// Severity (always `code.severity()` for the detector's own findings).
+    /// Severity (always `code.severity_at(root)` for the detector's own findings).
     pub severity: Severity,
     /// Which directory the path is relative to.
     pub root: Where,
@@ -116,7 +116,7 @@ pub(super) fn finding(
 ) -> Finding {
     Finding {
         code,
-        severity: code.severity(),
+        severity: code.severity_at(root),
         root,
         path,
         message,

@@ -20,6 +20,7 @@
 mod code;
 mod error;
 mod finding;
+mod fix;
 mod integrity;
 mod options;
 mod rules;
@@ -130,6 +131,7 @@ pub fn archive_integrity(manifest: &Manifest, scans: &Scans) -> Vec<Finding> {
 /// target is absolute or leaves the archive root; POSIX tar takes them all.
 pub fn link_findings(manifest: &Manifest, target: Target) -> Vec<Finding> {
     let spec = target.spec();
+    let tree = Tree::from_manifest(manifest);
     let mut out = Vec::new();
     for x in manifest.members.iter().filter(|x| !x.is_root_entry()) {
         let (rule, what) = match x.kind {
@@ -139,29 +141,34 @@ pub fn link_findings(manifest: &Manifest, target: Target) -> Vec<Finding> {
         };
         let path = member_path(x);
         let link_target = x.link_target.clone().unwrap_or_default();
-        let (message, fix) = match rule {
-            LinkRule::Keep => continue,
-            LinkRule::Refuse => (
-                format!("member `{path}` is a {what} (to `{link_target}`): {target} cannot extract an archive that holds a link (\"Failed to extract model data archive\" at CreateEndpoint)"),
-                format!("pack the real files: `packtest pack --target {target}` dereferences links, or `tar --dereference --hard-dereference`"),
-            ),
-            LinkRule::KeepInside => {
-                // Symlink targets are relative to the link's dir; hard-link targets name a
-                // member, relative to the archive root.
-                let t = link_target.as_bytes();
-                let inside = match x.kind {
-                    MemberKind::Symlink => resolve_inside(&path, t),
-                    _ => resolve_inside(&RawPath::from("."), t.strip_prefix(b"./").unwrap_or(t)),
-                };
-                if inside.is_some() {
-                    continue;
+        // Symlink targets are relative to the link's dir; hard-link targets name a member,
+        // relative to the archive root.
+        let t = link_target.as_bytes();
+        let link = if x.kind == MemberKind::Symlink {
+            match resolve_inside(&path, t) {
+                None => fix::LinkMember::SymlinkOut,
+                Some(q) if q.as_bytes().is_empty() || tree.nodes.contains_key(&q) => {
+                    fix::LinkMember::SymlinkInside
                 }
-                (
-                    format!("member `{path}` is a {what} to `{link_target}`, which is absolute or leaves the archive: {target}'s storage initializer (tarfile filter=\"data\") refuses it and the download fails"),
-                    "make the link relative and inside the model dir, or copy the real file".to_string(),
-                )
+                Some(_) => fix::LinkMember::SymlinkDangling,
+            }
+        } else {
+            match resolve_inside(&RawPath::from("."), t.strip_prefix(b"./").unwrap_or(t)) {
+                None => fix::LinkMember::HardlinkOut,
+                Some(_) => fix::LinkMember::HardlinkInside,
             }
         };
+        let out_of_root = matches!(
+            link,
+            fix::LinkMember::SymlinkOut | fix::LinkMember::HardlinkOut
+        );
+        let message = match rule {
+            LinkRule::Keep => continue,
+            LinkRule::Refuse => format!("member `{path}` is a {what} (to `{link_target}`): {target} cannot extract an archive that holds a link (\"Failed to extract model data archive\" at CreateEndpoint)"),
+            LinkRule::KeepInside if !out_of_root => continue,
+            LinkRule::KeepInside => format!("member `{path}` is a {what} to `{link_target}`, which is absolute or leaves the archive: {target}'s storage initializer (tarfile filter=\"data\") refuses it and the download fails"),
+        };
+        let fix = fix::link_in_archive(link, target);
         out.push(finding(
             Code::LinkInArchive,
             Where::Archive,
@@ -182,6 +189,60 @@ pub fn check_archive_against(
     manifest: &Manifest,
     target: crate::target::Target,
 ) -> Result<Vec<Finding>, DetectError> {
+    let gaps = mismatches(dirs, manifest, target)?;
+    let mut out = Vec::new();
+    if gaps.is_empty() {
+        return Ok(out);
+    }
+    // Every member under one extra folder: when removing it leaves no difference, that
+    // folder is the whole difference, and the finding says so instead of listing every path.
+    if let Some(folder) = extra_folder(manifest) {
+        if mismatches(dirs, &without_folder(manifest, &folder), target)?.is_empty() {
+            out.push(finding(
+                Code::ArchiveMismatch,
+                Where::Archive,
+                Some(folder.clone()),
+                format!(
+                    "every member is under `{folder}/`: {target}'s consumer extracts the model dir's files into `{folder}/`, not where the server looks (with that folder removed, the archive matches the model dir)"
+                ),
+                fix::archive_mismatch(&fix::Mismatch::Folder(folder.to_string()), target),
+            ));
+            return Ok(out);
+        }
+    }
+    let first = gaps[0].path().clone();
+    let lines: Vec<String> = gaps
+        .iter()
+        .take(12)
+        .map(|g| match g {
+            crate::target::Gap::Diff(d) => d.to_string(),
+            crate::target::Gap::NotRefused { path, reason, .. } => {
+                format!("! {path}: packed, but a packager must refuse it: {reason}")
+            }
+        })
+        .collect();
+    out.push(finding(
+        Code::ArchiveMismatch,
+        Where::Archive,
+        Some(first),
+        format!(
+            "what {target}'s consumer extracts from the archive does not match the model dir ({} difference(s)):\n{}",
+            gaps.len(),
+            lines.join("\n")
+        ),
+        fix::archive_mismatch(&fix::Mismatch::Other, target),
+    ));
+    Ok(out)
+}
+
+/// The differences between what `target`'s consumer extracts from `manifest` and what it must
+/// get from the model dir, less those under members it refuses (left to `link-in-archive` and
+/// the other archive findings).
+fn mismatches(
+    dirs: &JobDirs,
+    manifest: &Manifest,
+    target: crate::target::Target,
+) -> Result<Vec<crate::target::Gap>, DetectError> {
     let (got, gaps) = crate::target::judge_dir(&dirs.model_dir, manifest, target).map_err(|e| {
         DetectError::Io {
             path: dirs.model_dir.clone(),
@@ -193,36 +254,87 @@ pub fn check_archive_against(
         .filter(|r| r.kind != crate::target::extract::RefusalKind::LinkMissing)
         .map(|r| &r.name)
         .collect();
-    let gaps: Vec<crate::target::Gap> = gaps
+    Ok(gaps
         .into_iter()
         .filter(|g| !refused.iter().any(|r| g.path().starts_with(r)))
+        .collect())
+}
+
+/// The deepest folder (one or more components, such as `model` or the model dir's absolute
+/// path `opt/ml/model`) that every member is in, is, or is a parent of, with at least one
+/// member inside it. `None` when the members do not all share one.
+fn extra_folder(manifest: &Manifest) -> Option<RawPath> {
+    let names: Vec<RawPath> = manifest
+        .members
+        .iter()
+        .filter(|x| !x.is_root_entry())
+        .map(member_path)
         .collect();
-    let mut out = Vec::new();
-    if !gaps.is_empty() {
-        let first = gaps[0].path().clone();
-        let lines: Vec<String> = gaps
-            .iter()
-            .take(12)
-            .map(|g| match g {
-                crate::target::Gap::Diff(d) => d.to_string(),
-                crate::target::Gap::NotRefused { path, reason, .. } => {
-                    format!("! {path}: packed, but a packager must refuse it: {reason}")
-                }
-            })
-            .collect();
-        out.push(finding(
-            Code::ArchiveMismatch,
-            Where::Archive,
-            Some(first),
-            format!(
-                "what {target}'s consumer extracts from the archive does not match the model dir ({} difference(s)):\n{}",
-                gaps.len(),
-                lines.join("\n")
-            ),
-            "re-pack from the model dir with `packtest pack --target T`, and check that nothing changed the dir after packing",
-        ));
-    }
-    Ok(out)
+    let deepest = names.iter().max_by_key(|n| n.components().count())?;
+    let comps: Vec<&[u8]> = deepest.components().collect();
+    let fits = |folder: &[u8]| {
+        let under = [folder, b"/"].concat();
+        let inside = names.iter().any(|n| n.as_bytes().starts_with(&under));
+        let all = names.iter().all(|n| {
+            let n = n.as_bytes();
+            n.starts_with(&under)
+                || folder.starts_with(n) && folder.get(n.len()).is_none_or(|c| *c == b'/')
+        });
+        inside && all
+    };
+    (1..comps.len())
+        .rev()
+        .map(|k| comps[..k].join(&b'/'))
+        .find(|f| fits(f))
+        .map(RawPath::new)
+}
+
+/// `manifest` with `folder/` taken off every name: the folder's own entry becomes the root
+/// entry and its parents' entries are dropped.
+fn without_folder(manifest: &Manifest, folder: &RawPath) -> Manifest {
+    let under = [folder.as_bytes(), b"/"].concat();
+    let strip = |p: &RawPath| -> Option<RawPath> {
+        let b = p.as_bytes();
+        let b = b.strip_prefix(b"/").unwrap_or(b);
+        let b = b.strip_prefix(b"./").unwrap_or(b);
+        if b == folder.as_bytes() {
+            Some(RawPath::from("."))
+        } else {
+            b.strip_prefix(under.as_slice())
+                .map(|r| RawPath::new(r.to_vec()))
+        }
+    };
+    let mut m = manifest.clone();
+    m.members = manifest
+        .members
+        .iter()
+        .filter_map(|x| {
+            let path = strip(&x.path)?;
+            let mut y = x.clone();
+            if y.kind == MemberKind::Hardlink {
+                y.link_target = y
+                    .link_target
+                    .as_ref()
+                    .map(|t| strip(t).unwrap_or_else(|| t.clone()));
+            }
+            y.raw_name = path.clone();
+            y.path = path;
+            Some(y)
+        })
+        .collect();
+    m
+}
+
+/// The `archive-damaged` finding: the archive could not be read to its end, for the reason
+/// `message` gives.
+pub fn archive_damaged(message: String) -> Finding {
+    finding(
+        Code::ArchiveDamaged,
+        Where::Archive,
+        None,
+        message,
+        fix::ARCHIVE_DAMAGED,
+    )
 }
 
 /// True when any finding is an error.

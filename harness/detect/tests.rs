@@ -340,3 +340,24 @@ fn a_config_json_is_a_hugging_face_one_only_with_a_tokenizer_or_weights_beside_i
     let v = dir_codes(&hf, Target::Sagemaker);
     assert!(has(&v, Code::HfIncomplete, "config.json"), "{v:?}");
 }
+
+/// Every fix text, by code and by each kind of file or entry the code can name, in one
+/// reviewed snapshot (`snapshots/detect_fix_table.snap`); every code is in it.
+#[test]
+fn every_fix_by_code_and_kind() {
+    let table = fix::table();
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| !table.iter().any(|(t, _, _)| t == *c))
+        .map(|c| c.id())
+        .collect();
+    assert!(missing.is_empty(), "codes with no fix row: {missing:?}");
+    let text: String = table
+        .iter()
+        .map(|(c, kind, fix)| format!("{c} [{kind}]\n    {fix}\n"))
+        .collect();
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.bind(|| insta::assert_snapshot!("detect_fix_table", text));
+}

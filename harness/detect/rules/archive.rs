@@ -4,24 +4,6 @@ use crate::archive::{Manifest, MemberKind, NameClass};
 use crate::detect::code::Code;
 use crate::detect::finding::{finding, Finding, Where};
 
-/// The fix for a name problem of this class.
-fn fix_for(class: NameClass) -> &'static str {
-    match class {
-        NameClass::Absolute | NameClass::ParentDir => {
-            "pack with names relative to the model dir (tar -C DIR .)"
-        }
-        NameClass::Duplicate => "pack each path once; extractors keep only the last copy",
-        NameClass::ThroughSymlink => "never pack a path below a symlink; pack the real directory",
-        NameClass::Setuid | NameClass::Setgid => {
-            "clear the setuid/setgid bits (chmod u-s,g-s) before packing"
-        }
-        NameClass::LinkEscape => "hard links must point at an earlier member inside the archive",
-        NameClass::WindowsDrive | NameClass::Backslash | NameClass::Device => {
-            "use portable names: no drive letters, no backslashes"
-        }
-    }
-}
-
 /// `unsafe-member-name`: every name problem of the manifest, except escaping symlinks and
 /// device nodes, which have their own findings from the tree rules (`symlink-escape`,
 /// `special-file`).
@@ -38,7 +20,7 @@ pub(crate) fn unsafe_member_names(manifest: &Manifest, out: &mut Vec<Finding>) {
             Where::Archive,
             Some(p.name.clone()),
             format!("member `{}`: {} ({})", p.name, p.reason, p.class),
-            fix_for(p.class),
+            crate::detect::fix::unsafe_member_name(p.class),
         ));
     }
 }

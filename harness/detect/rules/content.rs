@@ -3,6 +3,7 @@
 use super::ctx::Ctx;
 use crate::detect::code::Code;
 use crate::detect::finding::Finding;
+use crate::detect::fix;
 use crate::detect::sniff::{is_mac_residue, is_model_file_name};
 use crate::detect::tree::NodeKind;
 
@@ -12,8 +13,11 @@ pub(crate) fn empty_model_dir(c: &Ctx<'_>, out: &mut Vec<Finding>) {
         out.push(c.finding(
             Code::EmptyModelDir,
             None,
-            format!("{} holds no regular file, so model.tar.gz deploys nothing", c.where_()),
-            "save the model under $SM_MODEL_DIR (os.environ['SM_MODEL_DIR']), not the working dir or /tmp, and on every rank that should save",
+            format!(
+                "{} holds no regular file, so model.tar.gz deploys nothing",
+                c.where_()
+            ),
+            fix::empty_model_dir(c.root),
         ));
     }
 }
@@ -35,7 +39,7 @@ pub(crate) fn no_model_file(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::NoModelFile,
             None,
             format!("{} holds {file_count} file(s), but none that a serving framework loads: no content is a known model format, and no name is a model file name (xgboost-model, *.pt, *.safetensors, saved_model.pb, *.onnx, *.joblib, …)", c.where_()),
-            "save the model itself into $SM_MODEL_DIR (torch.save, save_pretrained, booster.save_model('xgboost-model'), joblib.dump); if it has a custom name, make sure your inference code loads it",
+            fix::NO_MODEL_FILE,
         ));
     }
 }

@@ -3,6 +3,7 @@
 use super::ctx::Ctx;
 use crate::detect::code::Code;
 use crate::detect::finding::Finding;
+use crate::detect::fix;
 use crate::detect::options::Framework;
 use crate::detect::sniff::Sniffed;
 
@@ -26,7 +27,7 @@ pub(crate) fn inference_code_misplaced(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::InferenceCodeMisplaced,
             Some(p.clone()),
             format!("`{p}` is not `code/inference.py`: the PyTorch serving container only loads the handler from code/"),
-            "put inference.py (and requirements.txt) in SM_MODEL_DIR/code/",
+            fix::INFERENCE_CODE_MISPLACED,
         ));
     }
 }
@@ -47,7 +48,7 @@ pub(crate) fn xgboost_misnamed(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::XgboostMisnamed,
             Some(p.clone()),
             format!("XGBoost model `{p}` is not named `xgboost-model` at the root: the SageMaker XGBoost container loads that name"),
-            "save with booster.save_model(os.path.join(SM_MODEL_DIR, 'xgboost-model'))",
+            fix::XGBOOST_MISNAMED,
         ));
     }
 }

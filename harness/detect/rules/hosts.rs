@@ -76,7 +76,7 @@ pub(crate) fn host_clashes(hosts: &[(String, PathBuf)]) -> Result<Vec<Finding>, 
                 "{} each wrote `{path}`, with different content: the platform packs every host's /opt/ml/model into one model.tar.gz, so one copy silently replaces the others (here {last}'s; on the platform the winner is not documented)",
                 names.join(" and ")
             ),
-            "save from one host only (`if os.environ[\"SM_CURRENT_HOST\"] == json.loads(os.environ[\"SM_HOSTS\"])[0]:`), or give each host's files their own names",
+            crate::detect::fix::MULTI_HOST_NAME_CLASH,
         ));
     }
     Ok(out)

@@ -4,6 +4,7 @@
 use super::ctx::Ctx;
 use crate::detect::code::Code;
 use crate::detect::finding::Finding;
+use crate::detect::fix::{self, HfGap};
 use crate::detect::options::Framework;
 use crate::layout::RawPath;
 
@@ -88,7 +89,7 @@ pub(crate) fn hf_incomplete(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Code::HfIncomplete,
                 Some(cfg.clone()),
                 format!("Hugging Face `{cfg}`: {}", problems.join("; ")),
-                "call model.save_pretrained(SM_MODEL_DIR) and tokenizer.save_pretrained(SM_MODEL_DIR) into the model dir itself",
+                fix::hf_incomplete(HfGap::Config),
             ));
         }
     }
@@ -101,7 +102,7 @@ pub(crate) fn hf_adapter_only(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::HfIncomplete,
             Some(RawPath::from("adapter_config.json")),
             "only a PEFT/LoRA adapter is saved: there is no config.json or full weights, so the serving container has no model to load".to_string(),
-            "merge before saving: model = model.merge_and_unload(); model.save_pretrained(SM_MODEL_DIR); tokenizer.save_pretrained(SM_MODEL_DIR)",
+            fix::hf_incomplete(HfGap::AdapterOnly),
         ));
     }
 }

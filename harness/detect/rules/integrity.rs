@@ -7,17 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::detect::code::Code;
 use crate::detect::finding::{finding, Finding, Where};
+use crate::detect::fix;
 use crate::detect::integrity::{Scanned, Scans};
 use crate::detect::tree::{resolve_inside, NodeKind, Tree};
 use crate::formats::{FormatError, ImportVerdict, Kind};
 use crate::layout::RawPath;
-
-/// The fix for a file cut short.
-const FIX_TRUNCATED: &str = "the writer did not finish: wait for every save to complete before the job exits (an async checkpoint's future, a background upload), check free disk space, then save the model again";
-/// The fix for a file that does not parse.
-const FIX_CORRUPT: &str = "save the model again with its library and check it loads before packing; bytes that changed after the save (a partial copy, a bad disk, an edit) give this";
-/// The fix for an unsafe pickle.
-const FIX_PICKLE: &str = "do not ship code in the model: save weights as safetensors (or a state_dict loaded with torch.load(weights_only=True)), and never load a pickle you did not write";
 
 /// Every integrity finding for a tree and what was read from it.
 pub(crate) fn integrity(root: Where, t: &Tree, scans: &Scans, out: &mut Vec<Finding>) {
@@ -43,14 +37,14 @@ fn error_finding(root: Where, p: &RawPath, what: &str, e: &FormatError) -> Optio
             root,
             Some(p.clone()),
             format!("`{p}` ({what}) is cut short: {says}, but {found}; it will not load"),
-            FIX_TRUNCATED,
+            fix::MODEL_FILE_TRUNCATED,
         )),
         FormatError::Corrupt(m) => Some(finding(
             Code::ModelFileCorrupt,
             root,
             Some(p.clone()),
             format!("`{p}` ({what}) does not parse: {m}; it will not load"),
-            FIX_CORRUPT,
+            fix::MODEL_FILE_CORRUPT,
         )),
         FormatError::Io(_) => None,
     }
@@ -94,7 +88,7 @@ fn file_findings(
                 kind.name(),
                 bad.join(", ")
             ),
-            FIX_PICKLE,
+            fix::unsafe_pickle(kind, &String::from_utf8_lossy(p.file_name())),
         ));
     }
     let mut problems = Vec::new();
@@ -126,7 +120,7 @@ fn file_findings(
                 "`{p}` (ONNX) keeps {n} tensor(s) in external data files that are missing or short: {}",
                 problems.join("; ")
             ),
-            "save the external data beside the model (onnx.save_model(..., save_as_external_data=True, location=...) writes it next to the .onnx) and pack the whole dir",
+            fix::ONNX_EXTERNAL_DATA,
         ));
     }
 }
@@ -172,7 +166,7 @@ fn index_findings(
                 "`{p}` maps tensors to shard(s) {} that are not there: the checkpoint is incomplete and from_pretrained fails",
                 missing.join(", ")
             ),
-            "save every shard (save_pretrained writes them all; an interrupted upload or copy does not) and pack the whole dir",
+            fix::SHARD_MISSING,
         ));
     }
     if !absent.is_empty() {
@@ -180,8 +174,11 @@ fn index_findings(
             Code::ModelFileCorrupt,
             root,
             Some(p.clone()),
-            format!("`{p}` maps tensors to shards that lack them: {}", absent.join("; ")),
-            "write the index and the shards in one save_pretrained call; an index from another save does not match",
+            format!(
+                "`{p}` maps tensors to shards that lack them: {}",
+                absent.join("; ")
+            ),
+            fix::SHARD_MISMATCH,
         ));
     }
 }
@@ -213,7 +210,7 @@ fn savedmodel_shards(root: Where, t: &Tree, out: &mut Vec<Finding>) {
                 root,
                 Some(path.clone()),
                 format!("`{path}` is missing: the SavedModel's variables are in {m} shards and only {} are there; TensorFlow cannot restore the weights", have.len()),
-                "save the SavedModel whole (every variables.data-* shard, and variables.index) and pack the whole version dir",
+                fix::SAVEDMODEL_SHARD_MISSING,
             ));
         }
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use super::ctx::{is_digits, Ctx};
 use crate::detect::code::Code;
 use crate::detect::finding::Finding;
+use crate::detect::fix;
 use crate::detect::sniff::{is_mac_residue, WEIGHT_EXTS};
 use crate::detect::tree::{NodeKind, TreeNode};
 use crate::layout::RawPath;
@@ -40,7 +41,7 @@ pub(crate) fn checkpoints_in_model_dir(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::CheckpointsInModelDir,
             Some(p.clone()),
             format!("`{p}` is training state (a checkpoint or optimizer state), not the model: it bloats model.tar.gz and slows every deploy"),
-            "write checkpoints to /opt/ml/checkpoints (synced separately), or save only the final weights to SM_MODEL_DIR",
+            fix::CHECKPOINTS_IN_MODEL_DIR,
         ));
     }
 }
@@ -54,7 +55,7 @@ pub(crate) fn archive_in_model_dir(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Code::ArchiveInModelDir,
                 Some(p.clone()),
                 format!("`{p}` is an archive inside the model dir: it gets packed into model.tar.gz (a nested or self-included archive)"),
-                "write archives outside SM_MODEL_DIR; SageMaker packs the model dir itself",
+                fix::ARCHIVE_IN_MODEL_DIR,
             ));
         }
     }
@@ -71,7 +72,7 @@ pub(crate) fn zero_byte_model_file(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Code::ZeroByteModelFile,
                 Some(p.clone()),
                 format!("`{p}` is a model file of 0 bytes: a save that never finished (out of disk, killed, or saved on another rank)"),
-                "check the job log for the save; flush and close the file before the script exits",
+                fix::ZERO_BYTE_MODEL_FILE,
             ));
         }
     }
@@ -103,12 +104,12 @@ pub(crate) fn junk_files(c: &Ctx<'_>, out: &mut Vec<Finding>) {
         let (message, fix) = if is_mac_residue(p) {
             (
                 format!("`{p}` is macOS residue (an AppleDouble `._*` sidecar or `__MACOSX/`): packed for nothing, and a loader that globs `*.pth` or loads every root file picks it up"),
-                "delete it, and tar on macOS with COPYFILE_DISABLE=1 (or pack on Linux)",
+                fix::junk_files(true),
             )
         } else {
             (
                 format!("`{p}` is editor or interpreter residue, packed for nothing"),
-                "delete it before the job ends, or save into a clean directory",
+                fix::junk_files(false),
             )
         };
         out.push(c.finding(Code::JunkFiles, Some(p.clone()), message, fix));
@@ -128,8 +129,10 @@ pub(crate) fn output_data_in_model_dir(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             out.push(c.finding(
                 Code::OutputDataInModelDir,
                 Some(p.clone()),
-                format!("`{p}` looks like output data (predictions, metrics): it ships with the model"),
-                "write output data to SM_OUTPUT_DATA_DIR (/opt/ml/output/data), which becomes output.tar.gz",
+                format!(
+                    "`{p}` looks like output data (predictions, metrics): it ships with the model"
+                ),
+                fix::OUTPUT_DATA_IN_MODEL_DIR,
             ));
         }
     }
@@ -163,7 +166,7 @@ pub(crate) fn nested_model_root(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::NestedModelRoot,
             Some(only_path.clone()),
             format!("everything sits under one extra folder `{only_path}/`: serving containers look at the archive root"),
-            "save into $SM_MODEL_DIR itself, not a subfolder of it, or pack with `-C` inside that folder",
+            fix::nested_model_root(c.root, &only_path.to_string()),
         ));
     }
 }

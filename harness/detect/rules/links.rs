@@ -3,6 +3,7 @@
 use super::ctx::Ctx;
 use crate::detect::code::Code;
 use crate::detect::finding::Finding;
+use crate::detect::fix::{self, InsideLink};
 use crate::detect::tree::{resolve_inside, NodeKind};
 use crate::layout::RawPath;
 use crate::target::LinkRule;
@@ -51,7 +52,7 @@ pub(crate) fn symlink_escape(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Code::SymlinkEscape,
                 Some(p.clone()),
                 format!("symlink `{p}` points outside {where_} (to `{target}`): a packager that follows it packs foreign bytes (the SageMaker SDK does), one that keeps it ships a link that breaks on the endpoint"),
-                format!("copy the real file into the model dir instead of linking it: `cp --dereference {p} …`"),
+                fix::symlink_escape(c.root, &p.to_string()),
             ));
         }
     }
@@ -65,7 +66,7 @@ pub(crate) fn dangling_symlink(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Code::DanglingSymlink,
                 Some(p.clone()),
                 format!("symlink `{p}` points to `{target}`, which does not exist: SageMaker's create_tar_file crashes on it, other packagers ship a broken link"),
-                "remove the link, or write the file it should point to",
+                fix::dangling_symlink(c.root),
             ));
         }
     }
@@ -88,12 +89,19 @@ pub(crate) fn symlink_in_model_dir(c: &Ctx<'_>, out: &mut Vec<Finding>) {
         let (message, fix) = if ancestor {
             (
                 format!("symlink `{p}` points to `{target}`, a directory that contains the link itself: a packager that keeps it ships a link that {target_name} cannot extract, and one that dereferences it loops"),
-                "remove the link: it adds nothing to the model dir".to_string(),
+                fix::symlink_in_model_dir(InsideLink::Ancestor, target_name),
             )
         } else {
             (
                 format!("symlink `{p}` points to `{target}` inside the model dir (the Hugging Face cache writes such links): most packagers keep it as a link, and {target_name} cannot extract an archive that holds one"),
-                format!("copy the real file instead of linking it (`cp -L`, `shutil.copy`), or pack with `packtest pack --target {target_name}`, which dereferences it"),
+                fix::symlink_in_model_dir(
+                    if c.t.nodes.get(&inside).is_some_and(|n| n.kind == NodeKind::Dir) {
+                        InsideLink::Dir
+                    } else {
+                        InsideLink::File
+                    },
+                    target_name,
+                ),
             )
         };
         out.push(c.finding(Code::SymlinkInModelDir, Some(p.clone()), message, fix));

@@ -4,6 +4,7 @@
 use super::ctx::Ctx;
 use crate::detect::code::Code;
 use crate::detect::finding::Finding;
+use crate::detect::fix;
 use crate::detect::tree::NodeKind;
 
 /// `unreadable-by-server`: on a target whose server may run as a non-root user,
@@ -23,7 +24,7 @@ pub(crate) fn unreadable_by_server(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::UnreadableByServer,
             Some(p.clone()),
             format!("`{p}` is a {what} (mode {mode:04o}, as written under umask 077): the {} server may run as a non-root user and then cannot load it", c.opts.target),
-            "run `chmod -R a+rX` on the model dir before the job ends, or pack with normalized modes (`packtest pack`)",
+            fix::UNREADABLE_BY_SERVER,
         ));
     }
 }
@@ -45,7 +46,7 @@ pub(crate) fn special_file(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::SpecialFile,
             Some(p.clone()),
             format!("`{p}` is a {what} (a logger's pipe or socket?): packagers hang on it, drop it, or fail (SageMaker local mode fails on FIFOs and sockets)"),
-            "create pipes and sockets outside SM_MODEL_DIR, e.g. under /tmp, and remove them before the job ends",
+            fix::special_file(n.kind, c.root),
         ));
     }
 }
@@ -60,10 +61,7 @@ pub(crate) fn unreadable_file(c: &Ctx<'_>, out: &mut Vec<Finding>) {
             Code::UnreadableFile,
             Some(p.clone()),
             format!("`{p}` cannot be read by this user: the packager will fail on it or skip it"),
-            format!(
-                "chmod a+r{} `{p}` before the job ends",
-                if n.kind == NodeKind::Dir { "x" } else { "" }
-            ),
+            fix::unreadable_file(n.kind, &p.to_string()),
         ));
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::detect::code::Code;
 use crate::detect::error::DetectError;
 use crate::detect::finding::{finding, Finding, Where};
+use crate::detect::fix;
 use crate::detect::options::JobDirs;
 use crate::detect::sniff::Sniffed;
 use crate::detect::tree::Tree;
@@ -47,7 +48,7 @@ fn saved_outside(root: Where, fmt: Sniffed, p: &RawPath) -> Finding {
             dir_name(root),
             p
         ),
-        format!("save it under $SM_MODEL_DIR: e.g. torch.save(model, os.path.join(os.environ['SM_MODEL_DIR'], '{}'))", String::from_utf8_lossy(p.file_name())),
+        fix::model_saved_outside(fmt, &String::from_utf8_lossy(p.file_name())),
     )
 }
 

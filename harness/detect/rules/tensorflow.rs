@@ -3,6 +3,7 @@
 use super::ctx::{is_digits, Ctx};
 use crate::detect::code::Code;
 use crate::detect::finding::Finding;
+use crate::detect::fix::{self, SavedModelHalf};
 use crate::detect::options::Framework;
 use crate::detect::sniff::Sniffed;
 
@@ -18,7 +19,7 @@ pub(crate) fn savedmodel_unversioned(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Code::SavedmodelUnversioned,
                 Some(p.clone()),
                 format!("`{p}` is not under a numeric version dir: TF Serving loads only `<model>/<version>/saved_model.pb` and will find no servable"),
-                "export to a numbered dir: model.save(os.path.join(os.environ['SM_MODEL_DIR'], '1'))",
+                fix::SAVEDMODEL_UNVERSIONED,
             ));
         }
     }
@@ -39,7 +40,7 @@ pub(crate) fn savedmodel_incomplete(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                     Code::SavedmodelIncomplete,
                     Some(p.clone()),
                     format!("`{p}` has no `variables/variables.index` beside it: the graph loads without its weights"),
-                    "save the whole SavedModel directory (saved_model.pb and variables/), e.g. with tf.saved_model.save",
+                    fix::savedmodel_incomplete(SavedModelHalf::NoVariables),
                 ));
             }
         }
@@ -52,7 +53,7 @@ pub(crate) fn savedmodel_incomplete(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                     Code::SavedmodelIncomplete,
                     Some(p.clone()),
                     format!("`{p}` has no `saved_model.pb` next to its `variables/` dir: the weights have no graph"),
-                    "save the whole SavedModel directory, not only the variables",
+                    fix::savedmodel_incomplete(SavedModelHalf::NoGraph),
                 ));
             }
         }
@@ -71,7 +72,7 @@ pub(crate) fn keras_file_only(c: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Code::KerasFileOnly,
                 Some(p.clone()),
                 format!("`{p}` is a Keras file and there is no SavedModel: TensorFlow Serving (the SageMaker TF container) loads only SavedModels"),
-                "export a SavedModel as well: model.export(os.path.join(SM_MODEL_DIR, '1')) (Keras 3) or tf.saved_model.save",
+                fix::KERAS_FILE_ONLY,
             ));
         }
     }
