@@ -6,7 +6,6 @@ use super::TextOptions;
 use crate::contract::{Property, Violation};
 use crate::layout::{redact_paths, Content, EntryKind, Layout};
 use crate::outcome::{CaseResult, Cause, RunReport};
-use crate::packager::Invocation;
 
 fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -24,12 +23,9 @@ fn write_case(s: &mut String, c: &CaseResult) {
         s.push_str(&format!(" [labels: {}]", c.labels.join(", ")));
     }
     s.push('\n');
-    match (&c.replay, c.index) {
-        (Some(replay), Some(i)) if replay.packager != Invocation::InProcess => {
-            s.push_str(&format!("  replay: {replay}  (case {i} is the last)\n"))
-        }
-        (Some(replay), _) => s.push_str(&format!("  replay: {replay}\n")),
-        (None, _) => {}
+    // Every replay reruns this one case alone (`--case N`, `--scenario ID`).
+    if let Some(replay) = &c.replay {
+        s.push_str(&format!("  replay: {replay}\n"));
     }
 }
 

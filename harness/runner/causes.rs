@@ -178,7 +178,7 @@ fn cause(
             kind => format!("{}-{kind}-{case}", c.property.id()),
         };
         let path = save(cx, dir, &name, &violations, &layout)?;
-        c.saved_replay = Some(cx.replay.for_saved(dir.clone()));
+        c.saved_replay = Some(cx.replay.for_saved(&path));
         c.saved_to = Some(path);
     }
     Ok(c)
