@@ -188,6 +188,7 @@ fn run_on_the_reference_packager_passes_strict_and_is_reproducible() {
     let a = packtest()
         .args([
             "run", "--cases", "40", "--seed", "7", "--strict", "--quiet", "--redact", "--jobs", "1",
+            "--no-scenarios",
         ])
         .output()
         .unwrap();
@@ -195,6 +196,7 @@ fn run_on_the_reference_packager_passes_strict_and_is_reproducible() {
     let b = packtest()
         .args([
             "run", "--cases", "40", "--seed", "7", "--strict", "--quiet", "--redact", "--jobs", "2",
+            "--no-scenarios",
         ])
         .output()
         .unwrap();
@@ -222,9 +224,9 @@ fn run_refuses_bad_usage_with_exit_2() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot be started"));
+        .stderr(predicate::str::contains("`/no/such/packager` does not exist"));
     packtest()
-        .args(["run", "--cases", "0"])
+        .args(["run", "--cases", "0", "--no-scenarios"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no case to run"));
@@ -283,6 +285,7 @@ fn run_exits_1_and_saves_a_replayable_failure() {
             "--cases",
             "0",
             "--quiet",
+            "--no-scenarios",
             "--packager",
             cmd,
             "--scenarios",
@@ -294,7 +297,7 @@ fn run_exits_1_and_saves_a_replayable_failure() {
             "saved:seed-3-fidelity-dir-baseline",
         ));
     packtest()
-        .args(["run", "--cases", "0", "--quiet", "--scenarios"])
+        .args(["run", "--cases", "0", "--quiet", "--no-scenarios", "--scenarios"])
         .arg(&saved)
         .assert()
         .success();

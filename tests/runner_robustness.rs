@@ -74,7 +74,7 @@ impl World {
         let report = self.path("report.json");
         let start = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_packtest"))
-            .args(["run", "--cases", "0", "--scenarios"])
+            .args(["run", "--cases", "0", "--no-scenarios", "--scenarios"])
             .arg(self.path("scenarios"))
             // `posix`: every scenario here has something a packager must store, so a failing
             // packager fails every case (under `sagemaker` the dangling link must be refused).
@@ -227,7 +227,7 @@ fn megabytes_of_stderr_are_capped_in_memory_and_in_the_report() {
         let out = Command::new(time)
             .args(["-f", "%M"])
             .arg(env!("CARGO_BIN_EXE_packtest"))
-            .args(["run", "--cases", "0", "--scenarios"])
+            .args(["run", "--cases", "0", "--no-scenarios", "--scenarios"])
             .arg(w.path("scenarios"))
             .args(["--jobs", "2", "--no-shrink", "--quiet", "--packager", cmd])
             .env("PACKTEST_TMPDIR", w.path("sandboxes"))
