@@ -348,7 +348,10 @@ fn the_built_in_library_runs_from_the_cli_and_its_replays_name_it() {
         .expect("tar keeps symlinks, which sagemaker refuses");
     let replay = failed["replay"].as_str().unwrap();
     // It reruns that one scenario; the library runs by default, so nothing names it.
-    let id = failed["name"].as_str().unwrap().trim_start_matches("scenario:");
+    let id = failed["name"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("scenario:");
     assert!(
         replay.ends_with(&format!("--scenario {id} --target sagemaker")),
         "{replay}"

@@ -293,9 +293,20 @@ fn harness_child() {
 /// Runs `harness_child` in a child process with `env` set; returns its output.
 fn harness_child_with(env: &[(&str, &str)]) -> String {
     let mut c = Command::new(std::env::current_exe().expect("the test binary"));
-    c.args(["harness_child", "--exact", "--nocapture", "--test-threads", "1"])
-        .env("PACKTEST_REPLAY_CHILD", "1");
-    for v in ["PACKTEST_SEED", "PACKTEST_CASE", "PACKTEST_SCENARIO", "PACKTEST_CASES"] {
+    c.args([
+        "harness_child",
+        "--exact",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("PACKTEST_REPLAY_CHILD", "1");
+    for v in [
+        "PACKTEST_SEED",
+        "PACKTEST_CASE",
+        "PACKTEST_SCENARIO",
+        "PACKTEST_CASES",
+    ] {
         c.env_remove(v);
     }
     for (k, v) in env {
@@ -321,7 +332,11 @@ fn a_harness_failure_replays_one_case_with_cargo_test() {
         .filter_map(|l| l.trim_start().strip_prefix("replay: "))
         .filter(|l| l.contains("PACKTEST_CASE="))
         .collect();
-    assert_eq!(replays.len(), failed.len(), "one replay per failed case:\n{first}");
+    assert_eq!(
+        replays.len(),
+        failed.len(),
+        "one replay per failed case:\n{first}"
+    );
     for line in &replays {
         let words = shell_words::split(line).expect("a shell line");
         let env: Vec<(&str, &str)> = words
@@ -337,7 +352,10 @@ fn a_harness_failure_replays_one_case_with_cargo_test() {
         );
         assert_eq!(env[0], ("PACKTEST_SEED", HARNESS_SEED), "{line}");
         let case = format!("case-{}", env[1].1);
-        assert!(failed.contains(&case), "`{line}` names a case that did not fail");
+        assert!(
+            failed.contains(&case),
+            "`{line}` names a case that did not fail"
+        );
         let again = harness_child_with(&env);
         assert_eq!(
             failed_cases(&again),
