@@ -175,7 +175,10 @@ fn a_hanging_packager_and_its_children_are_killed_at_each_timeout() {
     );
     let r = w.run(&cmd, 1.0, Duration::from_secs(60));
     assert_eq!(r.code, Some(1));
-    r.assert_every_case_failed_with("loud-failure", "past the timeout");
+    r.assert_every_case_failed_with(
+        "loud-failure",
+        "s, the per-run limit; raise the limit with --timeout SECS",
+    );
     // 4 cases on 2 workers, 1 s timeout + 0.3 s grace each: about 2.6 s of waiting.
     assert!(r.elapsed < Duration::from_secs(20), "took {:?}", r.elapsed);
     w.assert_clean();
