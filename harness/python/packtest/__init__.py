@@ -105,6 +105,9 @@ def run(
     run … --case N`` (or ``--scenario ID``) line that reruns that one case: the wheel puts
     ``packtest`` on ``PATH``.
     """
+    # pytest leaves this function's frame out of a failure's traceback: the report is the
+    # message, the module's own source is noise.
+    __tracebackhide__ = True
     if target not in TARGETS:
         raise UsageError(f"target {target!r} is not one of {', '.join(TARGETS)}")
     if isinstance(cases, bool) or not isinstance(cases, int) or cases < 0:
