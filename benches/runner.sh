@@ -27,7 +27,7 @@ PY
 declare -A RATE
 for pk in reference tar; do
   for j in 1 2; do
-    args=(run --cases "$CASES" --seed 5 --jobs "$j" --quiet --no-shrink --json "$OUT/$pk-$j.json")
+    args=(run --cases "$CASES" --seed 5 --jobs "$j" --quiet --no-shrink --no-scenarios --json "$OUT/$pk-$j.json")
     [ "$pk" = tar ] && args+=(--packager 'tar -czf {output} -C {model_dir} .')
     s=$(date +%s.%N); "$BIN" "${args[@]}" >/dev/null || true; e=$(date +%s.%N)
     wall=$(python3 -c "print($e-$s)")

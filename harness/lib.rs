@@ -84,6 +84,6 @@ pub(crate) mod unavailable;
 
 pub use packager::{CommandPackager, Packager, ReferencePackager};
 
-pub use api::{Harness, HarnessOutcome};
+pub use api::{built_unoptimized, Harness, HarnessOutcome};
 pub use error::Error;
 pub use layout::{Content, Entry, EntryKind, Layout, RawPath, Root, Sandbox};

@@ -187,14 +187,34 @@ fn inspect_reports_a_damaged_archive_with_exit_1() {
 fn run_on_the_reference_packager_passes_strict_and_is_reproducible() {
     let a = packtest()
         .args([
-            "run", "--cases", "40", "--seed", "7", "--strict", "--quiet", "--redact", "--jobs", "1",
+            "run",
+            "--cases",
+            "40",
+            "--seed",
+            "7",
+            "--strict",
+            "--quiet",
+            "--redact",
+            "--jobs",
+            "1",
+            "--no-scenarios",
         ])
         .output()
         .unwrap();
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stdout));
     let b = packtest()
         .args([
-            "run", "--cases", "40", "--seed", "7", "--strict", "--quiet", "--redact", "--jobs", "2",
+            "run",
+            "--cases",
+            "40",
+            "--seed",
+            "7",
+            "--strict",
+            "--quiet",
+            "--redact",
+            "--jobs",
+            "2",
+            "--no-scenarios",
         ])
         .output()
         .unwrap();
@@ -222,9 +242,11 @@ fn run_refuses_bad_usage_with_exit_2() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot be started"));
+        .stderr(predicate::str::contains(
+            "`/no/such/packager` does not exist",
+        ));
     packtest()
-        .args(["run", "--cases", "0"])
+        .args(["run", "--cases", "0", "--no-scenarios"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no case to run"));
@@ -283,6 +305,7 @@ fn run_exits_1_and_saves_a_replayable_failure() {
             "--cases",
             "0",
             "--quiet",
+            "--no-scenarios",
             "--packager",
             cmd,
             "--scenarios",
@@ -294,7 +317,14 @@ fn run_exits_1_and_saves_a_replayable_failure() {
             "saved:seed-3-fidelity-dir-baseline",
         ));
     packtest()
-        .args(["run", "--cases", "0", "--quiet", "--scenarios"])
+        .args([
+            "run",
+            "--cases",
+            "0",
+            "--quiet",
+            "--no-scenarios",
+            "--scenarios",
+        ])
         .arg(&saved)
         .assert()
         .success();
@@ -459,4 +489,179 @@ fn the_archive_mode_follows_the_umask() {
         let mode = fs::metadata(&out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, want, "umask {umask}: mode {mode:o}");
     }
+}
+
+/// Runs `packtest run ARGS` in `dir` and checks it is refused as bad input: exit 2 within a
+/// second, nothing on stdout (no case, no report), one line on stderr; returns that line.
+fn refused_at_once(dir: &std::path::Path, args: &[&str]) -> String {
+    let start = std::time::Instant::now();
+    let o = packtest()
+        .arg("run")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("PACKTEST_PACKAGER")
+        .env_remove("PACKTEST_CASES")
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "{args:?} took {took:?}"
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "{args:?} printed a report: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    err
+}
+
+#[test]
+fn a_packager_path_that_does_not_exist_is_refused_before_any_case() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    for (packager, says) in [
+        (
+            "python3 nosuch.py {model_dir} {output}",
+            "python3 script `nosuch.py` does not exist",
+        ),
+        (
+            "sh ./nosuch.sh {model_dir} {output}",
+            "sh script `./nosuch.sh` does not exist",
+        ),
+        ("./nosuch-pack {model_dir} {output}", "does not exist"),
+        (
+            "/nonexistent/pack {model_dir} {output}",
+            "`/nonexistent/pack` does not exist",
+        ),
+        (
+            "nosuch-packager-xyz {model_dir} {output}",
+            "`nosuch-packager-xyz` is not on PATH",
+        ),
+    ] {
+        let err = refused_at_once(d, &["--packager", packager, "--cases", "3"]);
+        assert!(err.contains(says), "{packager}: {err}");
+    }
+}
+
+#[test]
+fn an_unwritable_report_or_save_destination_is_refused_before_any_case() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // A packager that leaves a mark in the test's dir whenever it runs (and then fails).
+    let marker = d.join("ran");
+    let packager = format!("sh -c 'touch {}; exit 1' {{output}}", marker.display());
+    for args in [
+        ["--json", "/nonexistent/r.json"],
+        ["--junit", "/nonexistent/r.xml"],
+        ["--json", "/proc/r.json"],
+        ["--json", "."],
+        ["--save-failures", "/nonexistent/saved/here"],
+    ] {
+        let err = refused_at_once(
+            d,
+            &[
+                &["--packager", packager.as_str(), "--cases", "2"][..],
+                &args,
+            ]
+            .concat(),
+        );
+        assert!(
+            err.contains(args[0]) && err.contains(args[1]),
+            "{args:?}: {err}"
+        );
+        assert!(!marker.exists(), "{args:?}: a case ran");
+    }
+    // Nothing was left behind, and a --save-failures dir whose parent exists is fine.
+    assert_eq!(fs::read_dir(d).unwrap().count(), 0);
+    packtest()
+        .args([
+            "run",
+            "--packager",
+            &packager,
+            "--cases",
+            "1",
+            "--no-scenarios",
+            "--quiet",
+        ])
+        .arg("--save-failures")
+        .arg(d.join("saved"))
+        .current_dir(d)
+        .assert()
+        .code(1);
+    assert!(marker.exists() && d.join("saved").is_dir());
+}
+
+#[test]
+fn one_case_runs_alone_and_an_unknown_scenario_names_the_close_ids() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let err = refused_at_once(d, &["--scenario", "latest-symlink-to-checkpoint"]);
+    assert!(
+        err.contains("did you mean latest-symlink-to-checkpoint-dir?"),
+        "{err}"
+    );
+    let err = refused_at_once(d, &["--scenario", "zzzz-no-such-id"]);
+    assert!(err.contains("packtest scenarios list"), "{err}");
+    for conflict in [
+        ["--case", "1", "--partition", "1/2"],
+        ["--case", "1", "--scenario", "x"],
+    ] {
+        packtest().arg("run").args(conflict).assert().code(2);
+    }
+    // --case N needs no --cases above N; --scenario finds a built-in id without naming the dir.
+    for (args, name) in [
+        (["--case", "300", "--cases", "2"], "case-300"),
+        (
+            ["--scenario", "dangling-symlink", "--cases", "2"],
+            "scenario:dangling-symlink",
+        ),
+    ] {
+        packtest()
+            .arg("run")
+            .args(args)
+            .args(["--quiet", "--json", "r.json"])
+            .current_dir(d)
+            .assert()
+            .success();
+        let r: serde_json::Value =
+            serde_json::from_slice(&fs::read(d.join("r.json")).unwrap()).unwrap();
+        let names: Vec<&str> = r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(names, [name], "{args:?}");
+    }
+}
+
+#[test]
+fn a_timeout_names_the_limit_and_the_flag() {
+    let t = tempfile::tempdir().unwrap();
+    let o = packtest()
+        .args([
+            "run",
+            "--packager",
+            "sh -c 'sleep 30' {output}",
+            "--case",
+            "0",
+        ])
+        .args(["--timeout", "0.3", "--no-shrink", "--quiet"])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("killed after 0.3 s, the per-run limit; raise the limit with --timeout SECS"),
+        "{text}"
+    );
 }

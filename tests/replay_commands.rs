@@ -2,7 +2,9 @@
 //!
 //! One failing run of a real command packager writes the text, JSON and JUnit reports and
 //! saves its shrunk failures; every replay command found in the three reports is then run
-//! with `sh -c`, as a user would paste it, and must fail again on the same case.
+//! with `sh -c`, as a user would paste it (plus `--json`), and must rerun exactly its case,
+//! alone, and fail again. A failing `Harness` test prints `PACKTEST_SEED=… PACKTEST_CASE=N
+//! cargo test <name>`; setting those variables reruns exactly that case, which fails again.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -129,10 +131,14 @@ fn from_junit(xml: &str) -> Replays {
     out
 }
 
-/// Runs one replay and checks that it fails again on `case` (`*`: on the same cases as the
-/// run; `saved:*NAME`: on the saved failure of `NAME`).
+/// Runs one replay with `--json` added and checks, from that report, that it reruns exactly
+/// `case` (one case, that one, failed again); `*`: the whole run, failing on the same cases;
+/// `saved:*PROP`: exactly one saved failure, failing on `PROP` again.
 fn assert_reproduces(cmd: &str, case: &str, failed: &BTreeSet<String>, cwd: &Path) {
-    let out = sh(cmd, cwd);
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let json = cwd.join(format!("replay-{n}.json"));
+    let out = sh(&format!("{cmd} --json {}", json.display()), cwd);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -140,20 +146,36 @@ fn assert_reproduces(cmd: &str, case: &str, failed: &BTreeSet<String>, cwd: &Pat
         "`{cmd}` did not fail again:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let again = failed_cases(&stdout);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("replay JSON written"))
+            .expect("valid JSON");
+    let results = report["results"].as_array().expect("results");
+    let names: Vec<&str> = results.iter().filter_map(|r| r["name"].as_str()).collect();
+    if case == "*" {
+        let again: BTreeSet<String> = results
+            .iter()
+            .filter(|r| r["status"] == "failed")
+            .filter_map(|r| r["name"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(&again, failed, "`{cmd}` failed on other cases");
+        return;
+    }
+    assert_eq!(results.len(), 1, "`{cmd}` ran {names:?}, not one case");
+    let r = &results[0];
+    assert_eq!(r["status"], "failed", "`{cmd}` did not fail again: {r}");
     match case.strip_prefix("saved:*") {
-        _ if case == "*" => assert_eq!(&again, failed, "`{cmd}` failed on other cases"),
-        Some(prop) => assert!(
-            again
+        Some(prop) => {
+            let broken = r["violations"]
+                .as_array()
+                .expect("violations")
                 .iter()
-                .any(|c| c.starts_with("saved:") && c.contains(prop))
-                && stdout.contains(&format!(": {prop} (")),
-            "`{cmd}` did not fail on the saved failure of {prop}: {again:?}\n{stdout}"
-        ),
-        None => assert!(
-            again.contains(case),
-            "`{cmd}` did not fail on {case}: {again:?}"
-        ),
+                .any(|v| v["property"] == prop);
+            assert!(
+                names[0].starts_with("saved:") && broken,
+                "`{cmd}` did not fail on the saved failure of {prop}: {r}"
+            );
+        }
+        None => assert_eq!(names[0], case, "`{cmd}` reran another case"),
     }
 }
 
@@ -209,7 +231,17 @@ fn every_printed_replay_command_reproduces_its_failure() {
         t_.iter().any(|(c, _)| c.contains("--scenarios")),
         "no replay names the scenario dir"
     );
-    for (cmd, case) in t_.iter().chain(&x_) {
+    // Every replay of one failure names its case; none carries a case count.
+    for (cmd, case) in t_.iter().chain(&j_).chain(&x_) {
+        if case != "*" {
+            assert!(
+                (cmd.contains(" --case ") || cmd.contains(" --scenario "))
+                    && !cmd.contains("--cases"),
+                "`{cmd}` does not rerun one case"
+            );
+        }
+    }
+    for (cmd, case) in t_.iter().chain(&j_).chain(&x_).collect::<BTreeSet<_>>() {
         assert_reproduces(cmd, case, &failed, t.path());
     }
 }
@@ -235,4 +267,101 @@ fn a_strict_baseline_failure_replays_under_the_strict_profile() {
     );
     let failed = BTreeSet::from(["baseline".to_owned()]);
     assert_reproduces(cmd, case, &failed, t.path());
+}
+
+/// The packager of the `Harness` tests below: tar, which stores symlinks (sagemaker refuses
+/// them), so some generated cases fail.
+const HARNESS_SEED: &str = "11";
+
+/// Not a test of its own: the `Harness` run that `a_harness_failure_replays_one_case_with_cargo_test`
+/// starts in a child process of this test binary (env vars are process-global). Without
+/// `PACKTEST_REPLAY_CHILD` it does nothing.
+#[test]
+fn harness_child() {
+    if std::env::var_os("PACKTEST_REPLAY_CHILD").is_none() {
+        return;
+    }
+    let p = packtest::CommandPackager::parse(TAR).expect("parses");
+    packtest::Harness::new(p)
+        .cases(8)
+        .jobs(1)
+        .max_shrink_runs(8)
+        .run()
+        .assert_passed();
+}
+
+/// Runs `harness_child` in a child process with `env` set; returns its output.
+fn harness_child_with(env: &[(&str, &str)]) -> String {
+    let mut c = Command::new(std::env::current_exe().expect("the test binary"));
+    c.args([
+        "harness_child",
+        "--exact",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("PACKTEST_REPLAY_CHILD", "1");
+    for v in [
+        "PACKTEST_SEED",
+        "PACKTEST_CASE",
+        "PACKTEST_SCENARIO",
+        "PACKTEST_CASES",
+    ] {
+        c.env_remove(v);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("the test binary runs");
+    assert!(!out.status.success(), "harness_child passed with {env:?}");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_harness_failure_replays_one_case_with_cargo_test() {
+    let first = harness_child_with(&[("PACKTEST_SEED", HARNESS_SEED)]);
+    let failed = failed_cases(&first);
+    assert!(failed.len() > 1, "several cases fail under tar: {first}");
+    // Each failed case's replay, as printed in the panic message.
+    let replays: Vec<&str> = first
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("replay: "))
+        .filter(|l| l.contains("PACKTEST_CASE="))
+        .collect();
+    assert_eq!(
+        replays.len(),
+        failed.len(),
+        "one replay per failed case:\n{first}"
+    );
+    for line in &replays {
+        let words = shell_words::split(line).expect("a shell line");
+        let env: Vec<(&str, &str)> = words
+            .iter()
+            .take_while(|w| w.contains('='))
+            .filter_map(|w| w.split_once('='))
+            .collect();
+        let rest: Vec<&str> = words[env.len()..].iter().map(String::as_str).collect();
+        assert_eq!(
+            rest,
+            ["cargo", "test", "harness_child", "--", "--exact"],
+            "`{line}` reruns the test by its name"
+        );
+        assert_eq!(env[0], ("PACKTEST_SEED", HARNESS_SEED), "{line}");
+        let case = format!("case-{}", env[1].1);
+        assert!(
+            failed.contains(&case),
+            "`{line}` names a case that did not fail"
+        );
+        let again = harness_child_with(&env);
+        assert_eq!(
+            failed_cases(&again),
+            BTreeSet::from([case.clone()]),
+            "`{line}` did not rerun {case} alone:\n{again}"
+        );
+        assert!(again.contains("1 case: 0 passed, 1 failed"), "{again}");
+    }
 }

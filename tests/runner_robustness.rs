@@ -74,7 +74,7 @@ impl World {
         let report = self.path("report.json");
         let start = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_packtest"))
-            .args(["run", "--cases", "0", "--scenarios"])
+            .args(["run", "--cases", "0", "--no-scenarios", "--scenarios"])
             .arg(self.path("scenarios"))
             // `posix`: every scenario here has something a packager must store, so a failing
             // packager fails every case (under `sagemaker` the dangling link must be refused).
@@ -175,7 +175,10 @@ fn a_hanging_packager_and_its_children_are_killed_at_each_timeout() {
     );
     let r = w.run(&cmd, 1.0, Duration::from_secs(60));
     assert_eq!(r.code, Some(1));
-    r.assert_every_case_failed_with("loud-failure", "past the timeout");
+    r.assert_every_case_failed_with(
+        "loud-failure",
+        "s, the per-run limit; raise the limit with --timeout SECS",
+    );
     // 4 cases on 2 workers, 1 s timeout + 0.3 s grace each: about 2.6 s of waiting.
     assert!(r.elapsed < Duration::from_secs(20), "took {:?}", r.elapsed);
     w.assert_clean();
@@ -227,7 +230,7 @@ fn megabytes_of_stderr_are_capped_in_memory_and_in_the_report() {
         let out = Command::new(time)
             .args(["-f", "%M"])
             .arg(env!("CARGO_BIN_EXE_packtest"))
-            .args(["run", "--cases", "0", "--scenarios"])
+            .args(["run", "--cases", "0", "--no-scenarios", "--scenarios"])
             .arg(w.path("scenarios"))
             .args(["--jobs", "2", "--no-shrink", "--quiet", "--packager", cmd])
             .env("PACKTEST_TMPDIR", w.path("sandboxes"))

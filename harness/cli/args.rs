@@ -136,6 +136,16 @@ pub struct RunArgs {
     /// Generated cases.
     #[arg(long, default_value_t = 256, env = "PACKTEST_CASES")]
     pub cases: u64,
+    /// Run only generated case N of the seed: no baseline, no scenarios. --cases does not
+    /// bound it (a case depends only on the seed and N), so N may be any index; what every
+    /// replay of a generated case uses.
+    #[arg(long, value_name = "N", conflicts_with_all = ["scenario", "partition"])]
+    pub case: Option<u64>,
+    /// Run only the scenario or saved failure with this id: a built-in one (`packtest
+    /// scenarios list`), one in a --scenarios DIR (a saved failure's id is its file name
+    /// without `.toml`), or `baseline`.
+    #[arg(long, value_name = "ID", conflicts_with = "partition")]
+    pub scenario: Option<String>,
     /// Run seed; the same seed gives the same layouts whatever --jobs. Random when omitted.
     #[arg(long, env = "PACKTEST_SEED")]
     pub seed: Option<u64>,
@@ -148,10 +158,15 @@ pub struct RunArgs {
     /// The deploy target whose consumer judges the archive (`packtest contract`).
     #[arg(long, default_value = "sagemaker", value_parser = target_parser(), env = "PACKTEST_TARGET")]
     pub target: Target,
-    /// Also run every scenario or saved failure (*.toml) in DIR (`builtin`: the built-in
-    /// scenario library, `packtest scenarios list`); repeatable.
+    /// Also run every scenario or saved failure (*.toml) in DIR; repeatable. A file whose id
+    /// is already taken (a built-in one, an earlier DIR's) replaces it. The built-in library
+    /// (`packtest scenarios list`) runs by default; `builtin` names it (redundant, accepted).
     #[arg(long, value_name = "DIR")]
     pub scenarios: Vec<PathBuf>,
+    /// Leave the built-in scenario library out (run only generated cases and --scenarios
+    /// DIRs).
+    #[arg(long)]
+    pub no_scenarios: bool,
     /// Per-run packager timeout in seconds.
     #[arg(long, default_value_t = packtest::outcome::DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,

@@ -91,7 +91,9 @@ impl From<RunError> for CliError {
             RunError::Spawn(_)
             | RunError::NothingToRun
             | RunError::TooManyRejects { .. }
-            | RunError::Pool { .. } => usage(e),
+            | RunError::Pool { .. }
+            | RunError::UnknownScenario { .. }
+            | RunError::BadEnv { .. } => usage(e),
         }
     }
 }

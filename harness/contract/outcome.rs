@@ -69,7 +69,11 @@ pub(super) fn check_failed_run(
             Property::LoudFailure,
             None,
             "the packager to finish within the timeout",
-            "it ran past the timeout and was killed",
+            format!(
+                "it was killed after {:.1} s, the per-run limit; raise the limit with --timeout \
+                 SECS (Harness: .timeout(…)) if it is slow rather than hung",
+                outcome.duration.as_secs_f64()
+            ),
         ));
     } else if outcome.stderr.iter().all(|b| b.is_ascii_whitespace()) {
         out.push(v(

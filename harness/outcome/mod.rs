@@ -17,7 +17,7 @@ use crate::contract::{Diagnosed, Diagnosis, Property, Violation};
 use crate::layout::Layout;
 use crate::target::Target;
 
-pub use replay::{shell_quote, Replay, DEFAULT_TIMEOUT};
+pub use replay::{shell_quote, Origin, Replay, DEFAULT_TIMEOUT};
 pub use saved::{FailureInfo, SavedFailure};
 
 /// `--partition K/N`: shard `K` of `N`, counted from 1; case `i` belongs to shard `i % N + 1`.
@@ -57,6 +57,39 @@ impl Partition {
     /// True when case `i` belongs to this shard.
     pub fn contains(&self, i: u64) -> bool {
         i % u64::from(self.n) + 1 == u64::from(self.k)
+    }
+}
+
+/// One case of a run selected to run alone (`--case N`, `--scenario ID`, `PACKTEST_CASE`,
+/// `PACKTEST_SCENARIO`): what every replay command of a single failure reruns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Only {
+    /// Generated case `N` of the seed alone: no baseline, no scenarios. `N` may be at or past
+    /// the run's `cases` (a case depends only on the seed and its index).
+    Case(u64),
+    /// The scenario or saved failure with this id alone (its file's `id`, or a saved file's
+    /// stem; the `scenario:` or `saved:` prefix of a case name may be given too), or
+    /// `baseline` for the baseline layout.
+    Scenario(String),
+}
+
+impl Only {
+    /// The id of a named case (`scenario:ID`, `saved:ID`, `baseline`) as `--scenario` takes it.
+    pub fn scenario_id(case_name: &str) -> &str {
+        case_name
+            .strip_prefix("scenario:")
+            .or_else(|| case_name.strip_prefix("saved:"))
+            .unwrap_or(case_name)
+    }
+
+    /// True when this selection names the case named `case_name` (a named case: baseline,
+    /// scenario or saved failure).
+    pub fn names(&self, case_name: &str) -> bool {
+        match self {
+            Only::Case(_) => false,
+            Only::Scenario(id) => id == case_name || id == Only::scenario_id(case_name),
+        }
     }
 }
 

@@ -40,6 +40,25 @@ pub enum CommandParseError {
         "the packager command is empty; give one such as 'tar -czf {{output}} -C {{model_dir}} .'"
     )]
     Empty,
+    /// The program is a bare name that no `PATH` directory holds.
+    #[error("the packager program `{program}` is not on PATH; install it, or give its path")]
+    NotOnPath {
+        /// The program word.
+        program: String,
+    },
+    /// A path the command names (the program, or the script of an interpreter) does not
+    /// exist, or the program is not an executable file.
+    #[error("the packager {role} `{word}` {problem}; fix the path in --packager (relative paths are resolved against the directory packtest runs in, `{}`)", cwd.display())]
+    BadPath {
+        /// `program` or `python3 script`, …
+        role: String,
+        /// The word as written.
+        word: String,
+        /// What is wrong with it.
+        problem: &'static str,
+        /// The directory relative paths were resolved against.
+        cwd: std::path::PathBuf,
+    },
     /// `{output}` is missing.
     #[error("the packager command `{template}` never mentions {{output}}, so packtest cannot tell it where to write; add {{output}} (and {{model_dir}}, or read $SM_MODEL_DIR)")]
     NoOutput {
@@ -73,6 +92,56 @@ impl CommandPackager {
             template: template.to_owned(),
             argv,
         })
+    }
+
+    /// Checks, before any case runs, that the program and the script a known interpreter
+    /// (`python`, `python3`, `sh`, `bash`, `node`, `perl`, `ruby`) is given exist, resolved as
+    /// the run resolves them: a bare program name on `PATH`; a path, and an interpreter's
+    /// first non-option argument, against the directory packtest runs in (words naming an
+    /// existing file there were made absolute by [`CommandPackager::parse`]; any other
+    /// relative word would be looked up in the sandbox's `opt/ml/code`, which holds no
+    /// packager). Words with a placeholder, and `-c`/`-m`/`-e` code, are not checked.
+    pub fn check_paths(&self) -> Result<(), CommandParseError> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let bad = |role: String, word: &str, problem| CommandParseError::BadPath {
+            role,
+            word: word.to_owned(),
+            problem,
+            cwd: cwd.clone(),
+        };
+        let Some(program) = self.argv.first() else {
+            return Ok(());
+        };
+        if program.contains('{') {
+            return Ok(());
+        }
+        if program.contains('/') {
+            let path = cwd.join(program);
+            if !path.exists() {
+                return Err(bad("program".into(), program, "does not exist"));
+            }
+            if !is_executable(&path) {
+                return Err(bad(
+                    "program".into(),
+                    program,
+                    "is not an executable file (chmod +x, or run it with its interpreter)",
+                ));
+            }
+        } else if !on_path(program) {
+            return Err(CommandParseError::NotOnPath {
+                program: program.clone(),
+            });
+        }
+        if let Some(script) = interpreter_script(&self.argv) {
+            if !script.contains('{') && !cwd.join(script).is_file() {
+                let name = Path::new(program)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                return Err(bad(format!("{name} script"), script, "does not exist"));
+            }
+        }
+        Ok(())
     }
 
     /// The argv with placeholders substituted for `job`.
@@ -117,6 +186,51 @@ pub(crate) fn absolutize(index: usize, word: String, cwd: Option<&Path>) -> Stri
         return candidate.to_string_lossy().into_owned();
     }
     word
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// True when a `PATH` directory holds an executable `program`, as `execvp` would find it.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| is_executable(&d.join(program))))
+}
+
+/// The script a known interpreter runs: its first non-option argument. `None` when the
+/// program is no known interpreter, or the code comes from an option (`-c`, `-m`, `-e`, …)
+/// or stdin.
+fn interpreter_script(argv: &[String]) -> Option<&str> {
+    let name = Path::new(argv.first()?).file_name()?.to_str()?;
+    let python = name
+        .strip_prefix("python")
+        .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    let (code, with_arg): (&[&str], &[&str]) = match name {
+        _ if python => (&["-c", "-m", "-"], &["-W", "-X", "-Q"]),
+        "sh" | "bash" | "dash" => (&["-c", "-s", "-"], &["-o", "-O", "+o", "+O"]),
+        "node" => (
+            &["-e", "--eval", "-p", "--print", "-", "-i"],
+            &["-r", "--require", "--import", "--loader"],
+        ),
+        "perl" => (&["-e", "-E", "-"], &[]),
+        "ruby" => (&["-e", "-"], &["-r", "-I", "-C"]),
+        _ => return None,
+    };
+    let mut words = argv[1..].iter();
+    while let Some(w) = words.next() {
+        if code.contains(&w.as_str()) || w == "--" {
+            return None;
+        }
+        if with_arg.contains(&w.as_str()) {
+            words.next();
+        } else if !w.starts_with('-') && !w.starts_with('+') {
+            return Some(w);
+        }
+    }
+    None
 }
 
 impl Packager for CommandPackager {
@@ -197,6 +311,50 @@ mod tests {
             CommandPackager::parse("tar -C {model_dir}").unwrap_err(),
             CommandParseError::NoOutput { .. }
         ));
+    }
+
+    #[test]
+    fn missing_programs_and_scripts_are_found_before_any_run() {
+        let ok = |t: &str| CommandPackager::parse(t).unwrap().check_paths();
+        assert_eq!(
+            ok("nosuch-packager-xyz {output}"),
+            Err(CommandParseError::NotOnPath {
+                program: "nosuch-packager-xyz".into()
+            })
+        );
+        for t in [
+            "./nosuch.sh {output}",
+            "/nonexistent/pack {output}",
+            "python3 nosuch.py {model_dir} {output}",
+            "python3 -u -W ignore nosuch.py {output}",
+            "bash nosuch.sh {output}",
+        ] {
+            assert!(
+                matches!(ok(t), Err(CommandParseError::BadPath { .. })),
+                "{t}: {:?}",
+                ok(t)
+            );
+        }
+        let e = ok("python3 nosuch.py {model_dir} {output}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("the packager python3 script `nosuch.py` does not exist"),
+            "{e}"
+        );
+        for t in [
+            "tar -czf {output} -C {model_dir} .",
+            "sh -c 'tar -czf {output} .' {model_dir}",
+            "python3 -m tarfile -c {output} {model_dir}",
+            "python3 {model_dir}/pack.py {output}",
+            "/bin/sh -c 'exit 0' {output}",
+        ] {
+            assert_eq!(ok(t), Ok(()), "{t}");
+        }
+        // A script that exists where packtest runs is found (and made absolute by parse).
+        let here = env!("CARGO_MANIFEST_DIR");
+        let script = format!("sh {here}/tests/new_user/run.sh {{output}}");
+        assert_eq!(ok(&script), Ok(()));
     }
 
     #[test]

@@ -201,7 +201,7 @@ fn save_cause(cx: &Ctx<'_>, dir: &std::path::Path, c: &mut Cause, layout: &Layou
         violations.extend(s.violations.iter().filter(|v| !c.violations.contains(v)).cloned());
     }
     let path = save(cx, dir, &name, &violations, layout)?;
-    c.saved_replay = Some(cx.replay.for_saved(dir.to_owned()));
+    c.saved_replay = Some(cx.replay.for_saved(&path));
     c.saved_to = Some(path);
     Ok(())
 }

@@ -33,7 +33,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::archive::Manifest;
 use crate::layout::{Content, Entry, Layout, NamedLayout, Root, Sandbox};
-use crate::outcome::{CaseResult, CaseStatus, Event, Partition, Replay, RunReport};
+use crate::outcome::{CaseResult, CaseStatus, Event, Only, Origin, Partition, Replay, RunReport};
 use crate::packager::{CancelToken, Packager};
 use crate::target::Target;
 
@@ -74,8 +74,12 @@ pub struct RunConfig {
     pub target: Target,
     /// Per-run packager timeout.
     pub timeout: Duration,
-    /// Shard of the generated cases.
+    /// Shard of the generated cases (ignored when `only` selects one case).
     pub partition: Option<Partition>,
+    /// Run one case alone (`--case N`, `--scenario ID`): no baseline (unless it is the one
+    /// selected, `--scenario baseline`), nothing else; `cases` and `partition` are then
+    /// ignored. `None`: the whole run.
+    pub only: Option<Only>,
     /// Shrink failures (one shrink per distinct cause).
     pub shrink: bool,
     /// Packager runs allowed for shrinking one cause.
@@ -94,7 +98,13 @@ pub struct RunConfig {
     pub keep_going: bool,
     /// The dirs the scenarios came from, named in replay commands (`--scenarios DIR`).
     pub scenario_dirs: Vec<PathBuf>,
-    /// For an in-process packager: the test to name in replay commands (`cargo test NAME`).
+    /// The built-in scenario library is among the scenarios (replays of the whole run say
+    /// `--no-scenarios` when it is not).
+    pub builtin: bool,
+    /// Where the run came from: `packtest run` or a `cargo test` ([`crate::Harness`]); it
+    /// decides the form of the replay commands.
+    pub origin: Origin,
+    /// For a run in a test: the test to name in replay commands (`cargo test NAME`).
     pub test: Option<String>,
     /// Cancelling it (the CLI's Ctrl-C handler) kills running command packagers and starts no
     /// new case; the report then says `interrupted`. Each run has its own.
@@ -106,14 +116,17 @@ impl RunConfig {
     pub fn replay(&self, packager: &dyn Packager) -> Replay {
         Replay {
             packager: packager.invocation(),
+            origin: self.origin,
             test: self.test.clone(),
             seed: self.seed,
             cases: self.cases,
+            only: self.only.clone(),
             target: self.target,
             strict: self.strict,
             partition: self.partition,
             timeout: self.timeout,
             keep_going: self.keep_going,
+            builtin: self.builtin,
             scenarios: self.scenario_dirs.clone(),
         }
     }
@@ -129,6 +142,7 @@ impl Default for RunConfig {
             target: Target::default(),
             timeout: crate::outcome::DEFAULT_TIMEOUT,
             partition: None,
+            only: None,
             shrink: true,
             max_shrink_runs: 128,
             shrink_time: None,
@@ -136,6 +150,8 @@ impl Default for RunConfig {
             baseline: true,
             keep_going: false,
             scenario_dirs: Vec::new(),
+            builtin: false,
+            origin: Origin::Cli,
             test: None,
             cancel: CancelToken::new(),
         }
@@ -171,6 +187,24 @@ pub enum RunError {
         /// The cause.
         reason: String,
     },
+    /// `--scenario ID` (`PACKTEST_SCENARIO`) names no scenario of the run.
+    #[error("no scenario or saved failure `{id}` in this run{}", close_hint(close))]
+    UnknownScenario {
+        /// The id asked for.
+        id: String,
+        /// The run's ids that are close to it (at most 5).
+        close: Vec<String>,
+    },
+    /// An environment variable that selects a case holds something else.
+    #[error("{name}={value:?} is not valid: {expected}")]
+    BadEnv {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must hold.
+        expected: &'static str,
+    },
     /// Saving a failure failed.
     #[error("cannot save the failure to `{}`: {source}", path.display())]
     Save {
@@ -180,6 +214,111 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn close_hint(close: &[String]) -> String {
+    if close.is_empty() {
+        "; `packtest scenarios list` lists the built-in ids, a --scenarios DIR's scenarios go by \
+         their `id` and its saved failures by their file name without `.toml`"
+            .to_owned()
+    } else {
+        format!("; did you mean {}?", close.join(", "))
+    }
+}
+
+/// Edit distance between two short strings (ids), in chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The ids among `names` (case names) close to `id`: within a third of its length in edits,
+/// or containing it; at most 5, closest first.
+fn close_ids(id: &str, names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut scored: Vec<(usize, String)> = names
+        .map(|n| Only::scenario_id(&n).to_owned())
+        .filter_map(|n| {
+            let d = edit_distance(id, &n);
+            (d <= id.chars().count().max(3) / 3 || (id.len() >= 3 && n.contains(id)))
+                .then_some((d, n))
+        })
+        .collect();
+    scored.sort();
+    scored.dedup();
+    scored.into_iter().take(5).map(|(_, n)| n).collect()
+}
+
+/// What a run runs: the generated case indices, the scenarios, and whether the baseline runs
+/// (and whether it runs alone).
+struct Selection {
+    indices: Vec<u64>,
+    scenarios: Vec<NamedLayout>,
+    baseline: bool,
+    baseline_only: bool,
+}
+
+/// Selects the cases of a run from its config: the whole run (its shard), or the one case
+/// of [`RunConfig::only`].
+fn select(scenarios: &[NamedLayout], cfg: &RunConfig) -> Result<Selection, RunError> {
+    match &cfg.only {
+        None => {
+            let indices: Vec<u64> = (0..cfg.cases)
+                .filter(|i| cfg.partition.is_none_or(|p| p.contains(*i)))
+                .collect();
+            // The baseline guards generated cases; a replay of scenarios alone does not need it.
+            let baseline = cfg.baseline && !indices.is_empty();
+            Ok(Selection {
+                indices,
+                scenarios: shard_scenarios(scenarios, cfg.partition),
+                baseline,
+                baseline_only: false,
+            })
+        }
+        Some(Only::Case(i)) => Ok(Selection {
+            indices: vec![*i],
+            scenarios: Vec::new(),
+            baseline: false,
+            baseline_only: false,
+        }),
+        Some(only @ Only::Scenario(id)) => {
+            // A later file with the same id replaces an earlier one, as in the CLI.
+            let found = scenarios.iter().rev().find(|s| only.names(&s.id));
+            match found {
+                Some(s) => Ok(Selection {
+                    indices: Vec::new(),
+                    scenarios: vec![s.clone()],
+                    baseline: false,
+                    baseline_only: false,
+                }),
+                None if only.names("baseline") => Ok(Selection {
+                    indices: Vec::new(),
+                    scenarios: Vec::new(),
+                    baseline: true,
+                    baseline_only: true,
+                }),
+                None => Err(RunError::UnknownScenario {
+                    id: id.clone(),
+                    close: close_ids(
+                        id,
+                        scenarios
+                            .iter()
+                            .map(|s| s.id.clone())
+                            .chain(["baseline".to_owned()]),
+                    ),
+                }),
+            }
+        }
+    }
 }
 
 /// The RNG of case `i` under run seed `seed`.
@@ -391,12 +530,14 @@ fn run_parallel(
         }
     };
     let skip = || cfg.cancel.is_cancelled() || stop.load(Ordering::Relaxed);
-    let named = cx.replay.for_named();
     let (mut scen, mut gen): (Vec<CaseResult>, Vec<CaseResult>) = pool.install(|| {
         let scen = scenarios
             .par_iter()
             .filter(|_| !skip())
-            .filter_map(|s| guard(run_named(packager, s, named.clone(), cfg, extra)))
+            .filter_map(|s| {
+                let replay = cx.replay.for_scenario(&s.id);
+                guard(run_named(packager, s, replay, cfg, extra))
+            })
             .collect();
         let gen = indices
             .par_iter()
@@ -453,7 +594,8 @@ pub fn shard_scenarios(
 
 /// Runs the whole configuration: baseline, scenarios, then generated cases in parallel.
 /// With a partition, a shard runs its share of the scenarios and of the generated cases; the
-/// baseline, a guard rather than a case, runs in every shard.
+/// baseline, a guard rather than a case, runs in every shard. With [`RunConfig::only`], the
+/// one selected case runs alone ([`RunError::UnknownScenario`] when no scenario has its id).
 pub fn run(
     packager: &dyn Packager,
     strategy: &SBoxedStrategy<Layout>,
@@ -463,24 +605,29 @@ pub fn run(
     sink: &(dyn Fn(Event) + Sync),
 ) -> Result<RunReport, RunError> {
     let start = Instant::now();
-    let indices: Vec<u64> = (0..cfg.cases)
-        .filter(|i| cfg.partition.is_none_or(|p| p.contains(*i)))
-        .collect();
+    let Selection {
+        indices,
+        scenarios: selected,
+        baseline,
+        baseline_only,
+    } = select(scenarios, cfg)?;
     let all_scenarios = scenarios;
-    let scenarios = &shard_scenarios(scenarios, cfg.partition)[..];
-    if indices.is_empty() && scenarios.is_empty() {
+    let scenarios = &selected[..];
+    if indices.is_empty() && scenarios.is_empty() && !baseline_only {
         return Err(RunError::NothingToRun);
     }
-    // The baseline guards generated cases; a replay of scenarios alone does not need it.
-    let baseline = cfg.baseline && !indices.is_empty();
     let total = indices.len() as u64 + scenarios.len() as u64 + u64::from(baseline);
     sink(Event::Started { total });
     let replay = cfg.replay(packager);
     let mut report = RunReport {
         packager: packager.name(),
         seed: cfg.seed,
-        cases: cfg.cases,
-        partition: cfg.partition,
+        cases: if cfg.only.is_some() {
+            indices.len() as u64
+        } else {
+            cfg.cases
+        },
+        partition: cfg.partition.filter(|_| cfg.only.is_none()),
         strict: cfg.strict,
         target: cfg.target,
         results: Vec::new(),
@@ -498,7 +645,9 @@ pub fn run(
         replay,
     };
     let stop = baseline && run_baseline(&cx, &mut report)? && !cfg.keep_going;
-    if stop {
+    if baseline_only {
+        report.interrupted = cfg.cancel.is_cancelled();
+    } else if stop {
         report.stopped_at_baseline = true;
     } else {
         let rest = run_parallel(&cx, strategy, scenarios, &indices)?;
@@ -529,5 +678,60 @@ mod tests {
         assert_eq!(gen(7, 3), gen(7, 3));
         assert_ne!(gen(7, 3), gen(7, 4));
         assert_ne!(gen(7, 3), gen(8, 3));
+    }
+
+    fn named(id: &str) -> NamedLayout {
+        NamedLayout {
+            id: id.into(),
+            layout: Layout::new(),
+        }
+    }
+
+    #[test]
+    fn only_selects_one_case_alone() {
+        let scen = [
+            named("scenario:dot-files"),
+            named("saved:seed-1-fidelity-case-3"),
+        ];
+        let cfg = |only| RunConfig {
+            cases: 10,
+            partition: Some(Partition { k: 1, n: 2 }),
+            only: Some(only),
+            ..RunConfig::default()
+        };
+        let s = select(&scen, &cfg(Only::Case(12))).unwrap();
+        assert_eq!(
+            (s.indices, s.scenarios.len(), s.baseline),
+            (vec![12], 0, false)
+        );
+        for id in ["dot-files", "scenario:dot-files"] {
+            let s = select(&scen, &cfg(Only::Scenario(id.into()))).unwrap();
+            assert!(s.indices.is_empty() && !s.baseline, "{id}");
+            assert_eq!(s.scenarios.len(), 1, "{id}");
+            assert_eq!(s.scenarios[0].id, "scenario:dot-files");
+        }
+        let s = select(&scen, &cfg(Only::Scenario("seed-1-fidelity-case-3".into()))).unwrap();
+        assert_eq!(s.scenarios[0].id, "saved:seed-1-fidelity-case-3");
+        let s = select(&scen, &cfg(Only::Scenario("baseline".into()))).unwrap();
+        assert!(s.baseline_only && s.baseline && s.scenarios.is_empty() && s.indices.is_empty());
+        match select(&scen, &cfg(Only::Scenario("dot-file".into()))) {
+            Err(RunError::UnknownScenario { close, .. }) => assert_eq!(close, ["dot-files"]),
+            _ => panic!("an unknown id is an error"),
+        }
+        match select(&scen, &cfg(Only::Scenario("zzzzzzzz".into()))) {
+            Err(e @ RunError::UnknownScenario { .. }) => {
+                assert!(e.to_string().contains("packtest scenarios list"), "{e}")
+            }
+            _ => panic!("an unknown id is an error"),
+        }
+        // The whole run: its shard, with the baseline.
+        let whole = RunConfig {
+            only: None,
+            ..cfg(Only::Case(0))
+        };
+        let s = select(&scen, &whole).unwrap();
+        assert_eq!(s.indices, vec![0, 2, 4, 6, 8]);
+        assert!(s.baseline && !s.baseline_only);
+        assert_eq!(s.scenarios.len(), 1);
     }
 }

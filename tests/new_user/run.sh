@@ -3,7 +3,8 @@
 # the blocks marked `<!-- new-user:FILE -->` in README.md are what a user copies, and this
 # script copies exactly those (so the README cannot drift from what works).
 # 1. Rust: `cargo new`, the README's Cargo.toml lines and its `cargo test` example, then
-#    `cargo test` in the new crate.
+#    `cargo test` in the new crate, with one test of ours beside the README's: packtest's
+#    debug-build tip does not fire under the README's profile lines (debug_tip.rs).
 # 2. Python: the README's venv and `pip install` lines (pip builds the wheel from this checkout
 #    with maturin, through pyproject.toml), its pytest example, then pytest; then the module's
 #    own tests (tests/new_user/test_wheel.py) in that venv.
@@ -43,6 +44,8 @@ readme_block Cargo.toml >> Cargo.toml
 cp "$ROOT/Cargo.lock" .
 mkdir -p tests
 readme_block tests/packager.rs > tests/packager.rs
+# Not a README step: the debug-build tip stays off with the README's profile lines.
+cp "$ROOT/tests/new_user/debug_tip.rs" tests/debug_tip.rs
 echo "the user's own lines: Cargo.toml $(readme_block Cargo.toml | user_lines /dev/stdin), tests/packager.rs $(user_lines tests/packager.rs)"
 CARGO_TARGET_DIR="$ROOT/target" cargo test --quiet
 

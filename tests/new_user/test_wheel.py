@@ -32,6 +32,8 @@ def test_a_naive_tarfile_packager_fails_with_the_report():
     # SageMaker hosting cannot extract the symlink members tarfile stores.
     assert "member-types" in message
     assert "replay" in message.lower()
+    # each failure replays alone, with the CLI the wheel put on PATH
+    assert "replay: packtest run " in message and ("--case " in message or "--scenario " in message)
     assert {c["property"] for c in failed.value.report.json["causes"]} >= {"member-types"}
 
 

@@ -98,10 +98,16 @@ def run(
     ``packager`` is a command template with ``{model_dir}`` and ``{output}`` (a string split
     like a shell would, or a list of words); ``None`` runs packtest's reference packager.
     ``seed`` defaults to ``$PACKTEST_SEED`` or 0, so a CI run is deterministic. ``scenarios``
-    is ``True`` for the built-in library, ``False`` for none, or a list of directories of
-    scenario or saved-failure files. With ``check=False`` a failing run returns its report
-    instead of raising.
+    is ``True`` for the built-in library (the CLI's default too), ``False`` for none
+    (``--no-scenarios``), or a list of directories of scenario or saved-failure files, run
+    with the built-in library as ``packtest run --scenarios DIR`` does. With ``check=False`` a
+    failing run returns its report instead of raising. Each failure's replay is a ``packtest
+    run … --case N`` (or ``--scenario ID``) line that reruns that one case: the wheel puts
+    ``packtest`` on ``PATH``.
     """
+    # pytest leaves this function's frame out of a failure's traceback: the report is the
+    # message, the module's own source is noise.
+    __tracebackhide__ = True
     if target not in TARGETS:
         raise UsageError(f"target {target!r} is not one of {', '.join(TARGETS)}")
     if isinstance(cases, bool) or not isinstance(cases, int) or cases < 0:
@@ -114,9 +120,10 @@ def run(
         argv += ["--packager", template]
     if strict:
         argv.append("--strict")
-    if scenarios is True:
-        argv += ["--scenarios", "builtin"]
-    elif scenarios:
+    # The built-in library runs by default in the CLI, as here.
+    if scenarios is False:
+        argv.append("--no-scenarios")
+    elif scenarios is not True:
         if isinstance(scenarios, (str, os.PathLike)):
             scenarios = [scenarios]
         for d in scenarios:
