@@ -563,3 +563,106 @@ fn a_packager_that_cannot_run_as_another_user_is_not_blamed_on_the_uid() {
         "{details}"
     );
 }
+
+/// One line of `tests/broken/diagnoses/cases.txt`: a script, its target, its extra flags and
+/// the diagnosis its one bug must be reported as (`none`: the control, which must pass).
+struct DiagnosisCase {
+    script: String,
+    target: String,
+    flags: Vec<String>,
+    diagnosis: String,
+}
+
+fn diagnosis_cases() -> Vec<DiagnosisCase> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken/diagnoses");
+    let text = fs::read_to_string(dir.join("cases.txt")).expect("cases.txt");
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(w.len(), 4, "cases.txt: `{l}`");
+            let flags = match w[2] {
+                "-" => Vec::new(),
+                f => f
+                    .split(',')
+                    .flat_map(|x| x.splitn(2, '=').map(str::to_owned))
+                    .collect(),
+            };
+            DiagnosisCase {
+                script: w[0].into(),
+                target: w[1].into(),
+                flags,
+                diagnosis: w[3].into(),
+            }
+        })
+        .collect()
+}
+
+/// The cause ids a `--quiet` report names: `[id, N cases]` for a diagnosis, `property
+/// (kind)` for a failure no diagnosis explains.
+fn named_causes(report: &str) -> Vec<String> {
+    report
+        .lines()
+        .filter_map(|l| {
+            let t = l.trim_start();
+            if let Some(rest) = t.strip_prefix('[') {
+                return rest.split(',').next().map(str::to_owned);
+            }
+            let (n, rest) = t.split_once(". ")?;
+            (n.parse::<u32>().is_ok() && rest.contains("no diagnosis fits"))
+                .then(|| rest.split(':').next().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+/// Each broken packager under `tests/broken/diagnoses/` has one bug, written the way platform
+/// engineers write packagers; its report must name that bug's diagnosis, its fix, and no
+/// other cause, over 8 generated cases and the whole scenario library. The control (the
+/// same packager without the bug, which also refuses an empty model dir) must pass every
+/// target. The quiet reports are snapshots, reviewed by hand.
+#[test]
+fn each_broken_packager_is_reported_as_its_one_diagnosis_with_its_fix() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut wrong = Vec::new();
+    for c in diagnosis_cases() {
+        let packager = format!(
+            "python3 tests/broken/diagnoses/{} {{model_dir}} {{output}} --target {}",
+            c.script, c.target
+        );
+        let out = assert_cmd::Command::cargo_bin("packtest")
+            .expect("the binary")
+            .current_dir(root)
+            .env_remove("PACKTEST_SEED")
+            .args(["run", "--packager", &packager, "--target", &c.target])
+            .args(["--seed", "1", "--cases", "8", "--jobs", "2", "--quiet", "--redact"])
+            .args(&c.flags)
+            .output()
+            .expect("packtest runs");
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        let causes = named_causes(&report);
+        if c.diagnosis == "none" {
+            if out.status.code() != Some(0) || !causes.is_empty() {
+                wrong.push(format!(
+                    "{} ({}): the control must pass\n{report}",
+                    c.script, c.target
+                ));
+            }
+            continue;
+        }
+        let fix_shown = report.lines().any(|l| l.trim_start().starts_with("fix: "));
+        if out.status.code() != Some(1) || causes != [c.diagnosis.clone()] || !fix_shown {
+            wrong.push(format!(
+                "{}: expected exactly `{}` with its fix, got {causes:?}\n{report}",
+                c.script, c.diagnosis
+            ));
+            continue;
+        }
+        let name = c.script.trim_end_matches(".py").to_owned();
+        let mut s = insta::Settings::clone_current();
+        s.set_snapshot_path(root.join("snapshots"));
+        s.set_prepend_module_to_snapshot(false);
+        s.set_snapshot_suffix(name);
+        s.bind(|| insta::assert_snapshot!("diagnosis", report));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}

@@ -106,6 +106,10 @@ pub(super) fn run(a: RunArgs) -> Result<Status, CliError> {
         eprintln!("packtest run: seed {seed} (replay with --seed {seed})");
     }
     let progress = Progress::new(a.quiet, a.verbose);
+    progress.stall_notices(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs_f64(a.timeout),
+    );
     let strategy = packtest::strategy::job_layout();
     let result = runner::run(packager.as_ref(), &strategy, &scenarios, &[], &cfg, &|e| {
         progress.event(e)

@@ -773,7 +773,15 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         add(
             d,
             format!("FIFOs or devices ({}) {what}", some(&paths)),
-            format!("`{}` {what}, and the packager exited 0", paths[0].display()),
+            format!(
+                "`{}`: {}, and the packager exited 0",
+                paths[0].display(),
+                if d == Diagnosis::SpecialFilesDropped {
+                    "left out"
+                } else {
+                    "read and stored as a regular file"
+                }
+            ),
             at(out, &Property::SpecialFiles, &set),
         );
     }

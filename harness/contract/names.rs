@@ -1,6 +1,6 @@
 //! `relative-names` (unsafe names and one extra top-level folder) and `no-duplicates`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::diagnosis::WrongRoot;
@@ -85,30 +85,54 @@ fn absolute_model_dir_prefix(m: &Manifest, model_dir: &Path) -> Option<RawPath> 
         .then(|| RawPath::new(prefix))
 }
 
-/// One extra top-level folder: every member is under `X/`, and stripping `X/` gives the
-/// model dir's own top level.
+/// One extra top-level folder: every member is under `X/`, and more member names match the
+/// model dir with `X/` removed than as they are. That covers a model dir whose own top level
+/// holds a dir of the same name (`model/model/…`), and an archive that leaves out what may be
+/// left out (a socket). An empty model dir packed under a folder (the folder alone) counts
+/// too.
 fn extra_top_folder(m: &Manifest, tree: &DiskTree) -> Option<RawPath> {
     let names = member_paths(m);
     let first = names.first()?;
-    let top = first
-        .components()
-        .next()
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default();
-    if top.is_empty() || tree.entries.contains_key(&RawPath::new(top.clone())) {
+    let top = first.components().next().map(<[u8]>::to_vec)?;
+    if top.is_empty()
+        || !names
+            .iter()
+            .all(|n| n.components().next() == Some(top.as_slice()))
+    {
         return None;
     }
-    let all_under = names
+    let top = RawPath::new(top);
+    // The folder is a dir: a lone file member is not a folder to strip.
+    let is_dir = |p: &RawPath| {
+        m.members
+            .iter()
+            .filter(|x| &x.path == p)
+            .all(|x| x.kind == crate::archive::MemberKind::Dir)
+    };
+    if !is_dir(&top) {
+        return None;
+    }
+    if tree.entries.is_empty() {
+        // An empty model dir packed under a folder: the folder (and dirs) alone.
+        let dirs_only = m
+            .members
+            .iter()
+            .all(|x| x.kind == crate::archive::MemberKind::Dir);
+        return dirs_only.then_some(top);
+    }
+    let plain = names
         .iter()
-        .all(|n| n.components().next() == Some(top.as_slice()));
-    let disk_top: BTreeSet<&[u8]> = tree
-        .entries
-        .keys()
-        .filter_map(|k| k.components().next())
-        .collect();
-    let stripped_top: BTreeSet<&[u8]> =
-        names.iter().filter_map(|n| n.components().nth(1)).collect();
-    (all_under && !disk_top.is_empty() && stripped_top == disk_top).then(|| RawPath::new(top))
+        .filter(|n| tree.entries.contains_key(*n))
+        .count();
+    let stripped = names
+        .iter()
+        .filter_map(|n| {
+            let rest = n.as_bytes().get(top.as_bytes().len() + 1..)?;
+            (!rest.is_empty()).then(|| RawPath::new(rest.to_vec()))
+        })
+        .filter(|n| tree.entries.contains_key(n))
+        .count();
+    (stripped > plain).then_some(top)
 }
 
 /// `no-duplicates`: each member path once.

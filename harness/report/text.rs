@@ -109,10 +109,11 @@ fn write_cause(s: &mut String, c: &Cause, n: usize, tool: Option<&str>, o: TextO
                 s.push_str(&format!("   and: {}\n", redact(&a.headline, o)));
             }
             if quiet {
+                let first = d.example.lines().next().unwrap_or_default();
                 s.push_str(&format!(
                     "   [{}, {count}] e.g. {}\n",
                     d.diagnosis.id(),
-                    redact(&d.example, o)
+                    redact(first, o)
                 ));
             } else {
                 s.push_str(&format!(
@@ -138,7 +139,10 @@ fn write_cause(s: &mut String, c: &Cause, n: usize, tool: Option<&str>, o: TextO
     match &c.diagnosis {
         Some(d) => {
             if !quiet {
-                s.push_str(&format!("   e.g. {}\n", redact(&d.example, o)));
+                for (i, line) in d.example.lines().enumerate() {
+                    let lead = if i == 0 { "e.g. " } else { "" };
+                    s.push_str(&format!("   {lead}{}\n", redact(line, o)));
+                }
                 for line in &d.details {
                     s.push_str(&format!("        {}\n", redact(line, o)));
                 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Diagnosis `not-reproducible` (target `sagemaker`).
 
-The gzip header's mtime comes from the clock (what `tarfile.open(out, "w:gz")` and `gzip`
-without `-n` write), so two runs on the same model dir differ in bytes 4..8. Everything else
+File modes are masked by the umask ("modes as a fresh file gets them"), so a run under
+another umask writes other bytes. Everything else
 is normalized (sorted names, owners and member mtimes 0). Shows only with `--strict`.
 
 Apart from this one bug it is `packlib`'s correct packager (see packlib.py).

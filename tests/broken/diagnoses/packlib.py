@@ -50,6 +50,7 @@ BUGS = (
     "exit-zero-without-archive",
     "output-inside-model-dir",
     "not-reproducible",
+    "special-files-read",
     "timed-out",
 )
 TARGETS = ("sagemaker", "posix", "kserve")
@@ -211,15 +212,18 @@ class Packer:
             return  # "tar cannot hold pipes anyway"
         raise Refuse(f"{path}: a FIFO or device, which {self.target} cannot extract")
 
-    @staticmethod
-    def mode(kind, st):
+    def mode(self, kind, st):
         """0755 for dirs and for files with any exec bit, 0644 for the rest: readable by a
         server that runs as another user, the exec bits kept (DESIGN §2 `normalized`)."""
         if kind == tarfile.SYMTYPE:
             return 0o777
-        if kind == tarfile.DIRTYPE or st.st_mode & 0o111:
-            return 0o755
-        return 0o644
+        full = 0o755 if kind == tarfile.DIRTYPE or st.st_mode & 0o111 else 0o644
+        if self.bug == "not-reproducible":
+            # the bug: "modes as a fresh file would get them", i.e. masked by the umask
+            umask = os.umask(0)
+            os.umask(umask)
+            return (0o777 if full == 0o755 else 0o666) & ~umask
+        return full
 
     def member(self, tar, arc, path, kind, st=None, linkname=""):
         if kind == tarfile.DIRTYPE and self.bug == "empty-dirs-dropped":
@@ -266,7 +270,7 @@ class Packer:
                 self.add_special(tar, arc, path, st)
 
     def checksum_everything(self):
-        """The `timed-out` bug: an audit log of every entry's sha256, computed before any
+        """The `special-files-read` bug: an audit log of every entry's sha256, computed before any
         check, which opens FIFOs for reading (open() blocks until a writer comes)."""
         for root, dirs, files in os.walk(self.model_dir):
             for n in sorted(files):
@@ -283,16 +287,20 @@ class Packer:
     # ---- the whole run ---------------------------------------------------------------------
 
     def pack(self):
-        self.check_inputs()
         if self.bug == "timed-out":
+            # the bug: wait for the training job's completion marker, which this job's
+            # framework never writes (`_SUCCESS` is Spark's and Hadoop's convention)
+            while not os.path.exists(os.path.join(self.model_dir, "_SUCCESS")):
+                time.sleep(0.5)
+        self.check_inputs()
+        if self.bug == "special-files-read":
             self.checksum_everything()
         tmp = self.open_output()
         try:
             # unbuffered: what is written is on disk at once (as with `tar | gzip > out`), so
             # a walk that meets its own output packs a prefix of the archive
             with open(tmp, "wb", buffering=0) as raw:
-                gz_mtime = time.time() if self.bug == "not-reproducible" else 0
-                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=gz_mtime) as gz:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                     with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT,
                                       encoding="utf-8", errors="surrogateescape") as tar:
                         if self.prefix():

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Diagnosis `timed-out` (target `sagemaker`).
 
-Logs an audit sha256 of every non-link entry before packing, and `open(p, "rb")` on a FIFO
-blocks until a writer appears, which never happens: the packager hangs. The packing itself
-would refuse the FIFO correctly. Shows with a short `--timeout`.
+Before packing, it waits for the training job's completion marker `_SUCCESS` in the model
+dir (Spark's and Hadoop's convention, copied into a pipeline whose training framework never
+writes it): it polls forever. Shows with a short `--timeout`.
 
 Apart from this one bug it is `packlib`'s correct packager (see packlib.py).
 Usage: timed_out.py MODEL_DIR OUTPUT [--target T]"""
