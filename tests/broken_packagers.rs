@@ -634,7 +634,9 @@ fn each_broken_packager_is_reported_as_its_one_diagnosis_with_its_fix() {
             .current_dir(root)
             .env_remove("PACKTEST_SEED")
             .args(["run", "--packager", &packager, "--target", &c.target])
-            .args(["--seed", "1", "--cases", "8", "--jobs", "2", "--quiet", "--redact"])
+            .args([
+                "--seed", "1", "--cases", "8", "--jobs", "2", "--quiet", "--redact",
+            ])
             .args(&c.flags)
             .output()
             .expect("packtest runs");

@@ -125,8 +125,7 @@ pub(super) fn check_fidelity(
                 reason,
                 found,
             } => {
-                gaps.not_refused
-                    .push((path.clone(), kind, found.clone()));
+                gaps.not_refused.push((path.clone(), kind, found.clone()));
                 let found = match found {
                     None => "the packager succeeded and silently left it out".to_string(),
                     Some(f) => format!("the packager succeeded and stored a {f}"),

@@ -60,7 +60,9 @@ pub fn preferred_tool(packager: &str) -> Option<&'static str> {
         Some("shutil.make_archive")
     } else if text.contains("tarfile") {
         Some("Python tarfile")
-    } else if words.first().is_some_and(|w| w == "tar" || w.ends_with("/tar"))
+    } else if words
+        .first()
+        .is_some_and(|w| w == "tar" || w.ends_with("/tar"))
         || text.contains("tar -")
         || text.contains("tar --")
         || text.contains("tar c")
@@ -155,13 +157,20 @@ fn write_cause(s: &mut String, c: &Cause, n: usize, tool: Option<&str>, o: TextO
             }
         }
         None => {
-            let shown: Vec<Violation> = c.violations.iter().take(if quiet { 1 } else { 3 }).cloned().collect();
+            let shown: Vec<Violation> = c
+                .violations
+                .iter()
+                .take(if quiet { 1 } else { 3 })
+                .cloned()
+                .collect();
             write_violations(s, &shown, "   ", o);
         }
     }
     match c.confirmed {
         Some(true) => s.push_str("   confirmed: one more run of this case timed out again\n"),
-        Some(false) => s.push_str("   not confirmed: one more run of this case finished in time (slow, or flaky)\n"),
+        Some(false) => s.push_str(
+            "   not confirmed: one more run of this case finished in time (slow, or flaky)\n",
+        ),
         None => {}
     }
     if let Some(r) = &c.replay {
@@ -178,7 +187,10 @@ fn write_cause(s: &mut String, c: &Cause, n: usize, tool: Option<&str>, o: TextO
 fn write_layout(s: &mut String, c: &Cause, quiet: bool) {
     let Some(sh) = &c.shrunk else {
         if !quiet && c.confirmed.is_none() {
-            s.push_str(&format!("   (not shrunk: the layout of {} is in the JSON report)\n", c.representative));
+            s.push_str(&format!(
+                "   (not shrunk: the layout of {} is in the JSON report)\n",
+                c.representative
+            ));
         }
         return;
     };
@@ -288,7 +300,11 @@ pub(crate) fn write_violations(out: &mut String, vs: &[Violation], indent: &str,
 pub fn text(r: &RunReport, o: TextOptions) -> String {
     let mut s = String::new();
     let profile = if r.strict { "strict" } else { "default" };
-    let scenarios = r.results.iter().filter(|c| c.name.starts_with("scenario:")).count();
+    let scenarios = r
+        .results
+        .iter()
+        .filter(|c| c.name.starts_with("scenario:"))
+        .count();
     s.push_str(&format!("packtest run: {}\n", r.packager));
     s.push_str(&format!(
         "target {}, seed {}, {} generated case{}{}{}, {profile} profile\n",

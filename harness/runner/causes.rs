@@ -189,7 +189,12 @@ fn saved_layout(c: &Cause, src: &Sources<'_>, cx: &Ctx<'_>) -> Option<Layout> {
 }
 
 /// Saves one cause's layout, and the command that replays it.
-fn save_cause(cx: &Ctx<'_>, dir: &std::path::Path, c: &mut Cause, layout: &Layout) -> Result<(), RunError> {
+fn save_cause(
+    cx: &Ctx<'_>,
+    dir: &std::path::Path,
+    c: &mut Cause,
+    layout: &Layout,
+) -> Result<(), RunError> {
     let case = c.representative.replace(':', "-");
     let name = match (&c.diagnosis, c.kind.as_str()) {
         (Some(d), _) => format!("{}-{case}", d.diagnosis.id()),
@@ -198,7 +203,12 @@ fn save_cause(cx: &Ctx<'_>, dir: &std::path::Path, c: &mut Cause, layout: &Layou
     };
     let mut violations = c.violations.clone();
     if let Some(s) = &c.shrunk {
-        violations.extend(s.violations.iter().filter(|v| !c.violations.contains(v)).cloned());
+        violations.extend(
+            s.violations
+                .iter()
+                .filter(|v| !c.violations.contains(v))
+                .cloned(),
+        );
     }
     let path = save(cx, dir, &name, &violations, layout)?;
     c.saved_replay = Some(cx.replay.for_saved(&path));

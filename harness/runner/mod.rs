@@ -400,8 +400,7 @@ fn run_named(
 ) -> Result<CaseResult, RunError> {
     let start = Instant::now();
     let (t, ran) = trial(packager, &named.layout, cfg, extra, Bisect::No);
-    let status =
-        status_of(t, &cfg.cancel)?.unwrap_or_else(Failure::status);
+    let status = status_of(t, &cfg.cancel)?.unwrap_or_else(Failure::status);
     let name = named.id.clone();
     let r = case_result(name, None, &named.layout, status, ran, Some(replay), start);
     Ok(r)
@@ -462,8 +461,7 @@ fn run_case(
         }
     };
     let (t, ran) = trial(packager, &layout, cfg, extra, Bisect::No);
-    let status =
-        status_of(t, &cfg.cancel)?.unwrap_or_else(Failure::status);
+    let status = status_of(t, &cfg.cancel)?.unwrap_or_else(Failure::status);
     let replay = Some(cx.replay.for_case(i));
     Ok(case_result(
         name,
