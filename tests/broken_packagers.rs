@@ -668,3 +668,53 @@ fn each_broken_packager_is_reported_as_its_one_diagnosis_with_its_fix() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
+
+/// The README's "Test your own packager" shows packtest's real `--quiet` report on a packager
+/// that packs with a shell `*` (`tests/broken/glob_star.sh`): one cause per bug, the dot-names
+/// among them. This test regenerates it; `PACKTEST_BLESS=1` writes it into the README.
+#[test]
+fn the_readme_shows_the_real_report_of_a_glob_packager() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = assert_cmd::Command::cargo_bin("packtest")
+        .expect("the binary")
+        .current_dir(root)
+        .env_remove("PACKTEST_SEED")
+        .args([
+            "run",
+            "--packager",
+            "sh tests/broken/glob_star.sh {model_dir} {output}",
+        ])
+        .args([
+            "--seed", "1", "--cases", "64", "--jobs", "2", "--quiet", "--redact",
+        ])
+        .output()
+        .expect("packtest runs");
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        report.contains("names that start with `.` are missing"),
+        "{report}"
+    );
+    assert!(report.lines().count() <= 40, "{report}");
+    let causes = named_causes(&report);
+    let mut unique = causes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), causes.len(), "{report}");
+    let block = format!("```text\n$ packtest run --packager 'sh glob_star.sh {{model_dir}} {{output}}' --seed 1 --cases 64 --quiet\n{report}```\n");
+    let (open, close) = ("<!-- report:glob_star -->\n", "<!-- /report:glob_star -->");
+    let readme_path = root.join("README.md");
+    let readme = fs::read_to_string(&readme_path).expect("README");
+    let start = readme.find(open).expect("the README's report block") + open.len();
+    let end = readme.find(close).expect("the block's end");
+    if std::env::var_os("PACKTEST_BLESS").is_some() {
+        let updated = format!("{}{block}{}", &readme[..start], &readme[end..]);
+        fs::write(&readme_path, updated).expect("README written");
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        block,
+        "the README's report block is stale: rerun with PACKTEST_BLESS=1 and review the diff"
+    );
+}

@@ -222,7 +222,30 @@ fn megabytes_of_stderr_are_capped_in_memory_and_in_the_report() {
     let time = Path::new("/usr/bin/time");
     let r = w.run(cmd, 30.0, Duration::from_secs(120));
     assert_eq!(r.code, Some(1));
-    r.assert_every_case_failed_with("exit-and-output", "exit code 3");
+    // The empty model dir may be refused loudly (DESIGN §2): the other cases must not be.
+    let refused_empty = r
+        .cases()
+        .iter()
+        .any(|c| c["name"] == "scenario:empty-model-dir" && c["status"] == "passed");
+    assert!(refused_empty, "{}", r.report);
+    let others: Vec<&serde_json::Value> = r
+        .cases()
+        .into_iter()
+        .filter(|c| c["name"] != "scenario:empty-model-dir")
+        .collect();
+    assert_eq!(others.len(), SCENARIOS.len() - 1, "{}", r.report);
+    for c in others {
+        let hit = c["violations"].as_array().into_iter().flatten().any(|v| {
+            v["property"] == "exit-and-output"
+                && v["found"]
+                    .as_str()
+                    .is_some_and(|f| f.contains("exit code 3"))
+        });
+        assert!(
+            hit,
+            "no `exit-and-output` violation mentioning exit code 3: {c}"
+        );
+    }
     let size = std::fs::metadata(w.path("report.json")).unwrap().len();
     assert!(size < 4 << 20, "the JSON report is {size} bytes");
     if time.exists() {

@@ -186,7 +186,19 @@ pub(super) fn gzip_without_tar(path: &Path, error: &ArchiveError) -> Option<anyh
     };
     let file = packtest::archive::open_archive(path).ok()?;
     let mut gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).take(PROBE_LIMIT);
-    let read = std::io::copy(&mut gz, &mut std::io::sink());
+    let mut head = [0u8; 512];
+    let mut got = 0;
+    while got < head.len() {
+        match gz.read(&mut head[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    // A first block with the ustar magic is a tar header, damaged: that is a finding.
+    if !short && got == head.len() && &head[257..262] == b"ustar" {
+        return None;
+    }
+    let read = std::io::copy(&mut gz, &mut std::io::sink()).map(|n| n + got as u64);
     let what = match (short, read) {
         // Fewer bytes than one tar header, and the gzip layer must be whole to say so.
         (true, Ok(n)) => format!("it decompresses to {n} byte(s), less than one tar header"),

@@ -146,9 +146,7 @@ impl Diagnosis {
             | D::ExecBitsLost
             | D::EscapingLinksDropped => Property::Fidelity,
             D::ExtraTopFolder | D::AbsoluteNames => Property::RelativeNames,
-            D::SymlinksStored | D::HardLinksStored | D::SpecialFilesStored => {
-                Property::MemberTypes
-            }
+            D::SymlinksStored | D::HardLinksStored | D::SpecialFilesStored => Property::MemberTypes,
             D::OutsideBytes | D::OutputInsideModelDir => Property::Containment,
             D::SpecialFilesDropped | D::SpecialFilesRead => Property::SpecialFiles,
             D::PartialArchiveLeft | D::SilentFailure | D::TimedOut => Property::LoudFailure,
@@ -474,7 +472,11 @@ pub(super) fn diagnose(f: &Facts<'_>, out: &[Violation]) -> Vec<Diagnosed> {
         let path = out[*i].path.clone().unwrap_or_default();
         add(
             Diagnosis::DuplicateMembers,
-            format!("{} member path(s) appear twice, e.g. `{}`", n.len(), path.display()),
+            format!(
+                "{} member path(s) appear twice, e.g. `{}`",
+                n.len(),
+                path.display()
+            ),
             out[*i].to_string(),
             n,
         );
@@ -505,7 +507,8 @@ fn run_end(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         if !idx.is_empty() {
             add(
                 Diagnosis::ExitZeroWithoutArchive,
-                "the packager exits 0 but writes no archive at the output path: a silent failure".into(),
+                "the packager exits 0 but writes no archive at the output path: a silent failure"
+                    .into(),
                 out[idx[0]].to_string(),
                 idx,
             );
@@ -567,7 +570,10 @@ fn run_end(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
     if !f.refusable {
         add(
             Diagnosis::RefusedValidModelDir,
-            format!("the packager fails ({}) on a model dir that holds nothing it may refuse for `{}`", o.exit, f.target),
+            format!(
+                "the packager fails ({}) on a model dir that holds nothing it may refuse for `{}`",
+                o.exit, f.target
+            ),
             match stderr_last.as_str() {
                 "" => format!("{} and nothing on stderr", o.exit),
                 last => format!("stderr: {last}"),
@@ -594,10 +600,7 @@ fn names(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
     };
     let paths = BTreeSet::from([prefix.clone()]);
     let idx = at(out, &Property::RelativeNames, &paths);
-    let example = idx
-        .first()
-        .map(|&i| out[i].to_string())
-        .unwrap_or_default();
+    let example = idx.first().map(|&i| out[i].to_string()).unwrap_or_default();
     add(d, headline, example, idx);
 }
 
@@ -655,7 +658,12 @@ fn member_types(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         );
         let example = format!("`{}`: {}", mine[0].name.display(), mine[0].message);
         let paths: BTreeSet<RawPath> = names.into_iter().collect();
-        add(d, headline, example, at(out, &Property::MemberTypes, &paths));
+        add(
+            d,
+            headline,
+            example,
+            at(out, &Property::MemberTypes, &paths),
+        );
     }
 }
 
@@ -829,9 +837,15 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         add(
             Diagnosis::DotNamesMissing,
             if glob {
-                format!("names that start with `.` are missing ({}): a shell `*` skips them", some(&dots))
+                format!(
+                    "names that start with `.` are missing ({}): a shell `*` skips them",
+                    some(&dots)
+                )
             } else {
-                format!("names that start with `.` are missing ({}): a filter skips them", some(&dots))
+                format!(
+                    "names that start with `.` are missing ({}): a filter skips them",
+                    some(&dots)
+                )
             },
             format!("`{}`: on disk, missing from the archive", dots[0].display()),
             Vec::new(),
@@ -841,8 +855,14 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         claimed.extend(empties.iter().cloned());
         add(
             Diagnosis::EmptyDirsDropped,
-            format!("empty directories are missing ({}): the packager adds files, not dirs", some(&empties)),
-            format!("`{}`: an empty dir on disk, missing from the archive", empties[0].display()),
+            format!(
+                "empty directories are missing ({}): the packager adds files, not dirs",
+                some(&empties)
+            ),
+            format!(
+                "`{}`: an empty dir on disk, missing from the archive",
+                empties[0].display()
+            ),
             Vec::new(),
         );
     }
@@ -876,16 +896,18 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
 fn strict(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
     let det = of(out, &Property::Deterministic, None);
     if !det.is_empty() {
-        let causes: Vec<String> = f
-            .second_run
-            .map(|s| s.causes.clone())
-            .unwrap_or_default();
+        let causes: Vec<String> = f.second_run.map(|s| s.causes.clone()).unwrap_or_default();
         let headline = match causes.as_slice() {
             [] => "the archive's bytes change between two runs on the same model dir".to_string(),
             [none] if none == "none" => "the archive's bytes change between two runs with nothing varied: it stamps the clock or is nondeterministic by itself".to_string(),
             vs => format!("the archive's bytes change with {}", vs.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
         };
-        add(Diagnosis::NotReproducible, headline, out[det[0]].to_string(), det);
+        add(
+            Diagnosis::NotReproducible,
+            headline,
+            out[det[0]].to_string(),
+            det,
+        );
     }
     for (p, d, headline) in [
         (
@@ -973,7 +995,10 @@ fn fold_aggregates(f: &Facts<'_>, out: &[Violation], found: &mut [Diagnosed]) {
 
 /// The violations no diagnosis explains.
 pub fn unexplained<'v>(violations: &'v [Violation], found: &[Diagnosed]) -> Vec<&'v Violation> {
-    let explained: BTreeSet<usize> = found.iter().flat_map(|d| d.explains.iter().copied()).collect();
+    let explained: BTreeSet<usize> = found
+        .iter()
+        .flat_map(|d| d.explains.iter().copied())
+        .collect();
     violations
         .iter()
         .enumerate()

@@ -15,18 +15,25 @@
 //! the target's consumer refuses, and `fidelity` compares what that consumer extracts with the
 //! tree it must end up with, derived from the model dir ([`crate::target::expected()`]).
 //!
+//! Each judgement also carries its [`Diagnosed`] root causes ([`Diagnosis`] is the registry of
+//! what a packager did wrong, in its own terms, with the fix per tool), each naming the
+//! violations it explains.
+//!
 //! Attribution rules, so a defect is reported under the property that names it:
 //! - a member the consumer refuses is `member-types`, and its path is not also `fidelity`;
 //! - a FIFO or device that is missing or stored as another type is `special-files`, not
 //!   `fidelity`;
-//! - an archive whose members all sit under one extra folder is `relative-names` (wrong root),
-//!   and `fidelity` is not also reported for it;
-//! - archive content that equals a file outside the model dir, or an extra member named like
-//!   the archive itself, is `containment` (and the extra member is not repeated as `fidelity`).
+//! - an archive whose members all sit under one extra folder (or the model dir's absolute
+//!   path) is `relative-names` (wrong root); the rest of the contract then judges the names
+//!   with that folder removed, so the mistake is reported once;
+//! - archive content that equals a file outside the model dir, or a member that is not in the
+//!   model dir and holds the start of the output archive (judged by content, never by name),
+//!   is `containment` (and the member is not repeated as `fidelity`).
 //! - a non-zero exit is acceptable (`loud-failure` then applies) only when the model dir holds
 //!   something the target lets or makes a packager refuse (for `sagemaker`: a link that
-//!   escapes, dangles or loops, a FIFO, a device; for every target: a socket). Failing on
-//!   any other layout is an `exit-and-output` violation;
+//!   escapes, dangles or loops, a FIFO, a device; for every target: a socket, and a model
+//!   dir with no regular file at all). Failing on any other layout is an `exit-and-output`
+//!   violation;
 //! - succeeding on a model dir that the target requires refusing is `special-files` for a FIFO
 //!   or device and `fidelity` for a link, unless the archive already breaks `member-types` or
 //!   `containment` at that path.

@@ -241,7 +241,7 @@ fn verdicts(
         }
         out.entry(c.property.id().to_owned())
             .or_default()
-            .extend(std::iter::once(format!("({}):", c.kind)).chain(lines));
+            .extend(std::iter::once(format!("{}:", c.id())).chain(lines));
     }
     out
 }

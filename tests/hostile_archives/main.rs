@@ -146,6 +146,9 @@ fn every_case_reads_to_its_expected_outcome_in_the_library() {
     );
 }
 
+/// The cases whose gzip layer is whole but holds no tar stream (`inspect` says so, exit 2).
+const NO_TAR_STREAM: [&str; 2] = ["gzip-nested", "empty-gzip"];
+
 /// Runs `packtest inspect` on one case; `Err` describes every mismatch.
 fn check_binary(c: &Case, bytes: &[u8]) -> Result<(Duration, i64), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -165,12 +168,15 @@ fn check_binary(c: &Case, bytes: &[u8]) -> Result<(Duration, i64), String> {
     }
     let ran = run::run_limited(&args, cwd.path(), tmp.path(), AS_LIMIT, TIME_BOUND);
     let mut bad = Vec::new();
-    if ran.code != Some(c.expect.exit) {
-        bad.push(format!(
-            "json: {}, expected exit {}",
-            ran.ending(),
-            c.expect.exit
-        ));
+    // A gzip that holds no tar stream at all is bad input to `inspect` (exit 2, one line),
+    // though `check` and the library call it a damaged archive.
+    let exit = if NO_TAR_STREAM.contains(&c.name) {
+        2
+    } else {
+        c.expect.exit
+    };
+    if ran.code != Some(exit) {
+        bad.push(format!("json: {}, expected exit {exit}", ran.ending()));
     }
     if ran.max_rss_kib > RSS_BOUND_KIB {
         bad.push(format!("peak RSS {} KiB", ran.max_rss_kib));
@@ -224,11 +230,8 @@ fn check_binary(c: &Case, bytes: &[u8]) -> Result<(Duration, i64), String> {
         text.args(["--max-unpacked", l]);
     }
     let out = text.output().map_err(|e| e.to_string())?;
-    if out.status.code() != Some(c.expect.exit) {
-        bad.push(format!(
-            "text: {:?}, expected {}",
-            out.status, c.expect.exit
-        ));
+    if out.status.code() != Some(exit) {
+        bad.push(format!("text: {:?}, expected {exit}", out.status));
     }
     for (what, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         if let Some(b) = stream
