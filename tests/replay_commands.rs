@@ -118,45 +118,6 @@ fn case_named_by(cmd: &str) -> String {
     }
 }
 
-fn unescape_xml(s: &str) -> String {
-    s.replace("&apos;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// A replay command and the case name that must fail again when it runs.
-type Replays = BTreeSet<(String, String)>;
-
-/// The replay commands in the text report, with the case each reproduces (`*` for the run).
-fn from_text(text: &str) -> Replays {
-    let mut out = Replays::new();
-    let mut case = String::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("FAILED ") {
-            case = first_word(rest);
-        } else if let Some(rest) = line.strip_prefix("cause ") {
-            // `cause 1 of 2: containment, in 3 cases: …`
-            let prop = rest.split(": ").nth(1).and_then(|x| x.split(' ').next());
-            case = prop.unwrap_or_default().to_owned();
-        } else if let Some(rest) = line.trim_start().strip_prefix("replay: ") {
-            let cmd = rest.split("  (case").next().unwrap_or(rest);
-            out.insert((cmd.to_owned(), case.clone()));
-        } else if let Some(rest) = line.trim_start().strip_prefix("saved: ") {
-            let cmd = rest
-                .split_once(" (replay: ")
-                .map(|(_, c)| c.trim_end_matches(')'))
-                .expect("a saved line names its replay");
-            out.insert((cmd.to_owned(), format!("saved:*{case}")));
-            // (after a `cause` line, `case` is the cause's property id)
-        } else if let Some(cmd) = line.strip_prefix("replay the run: ") {
-            out.insert((cmd.to_owned(), "*".into()));
-        }
-    }
-    out
-}
-
 /// The replay commands in the JSON report.
 fn from_json(json: &serde_json::Value) -> Replays {
     let mut out = Replays::new();
