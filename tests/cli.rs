@@ -314,7 +314,7 @@ fn run_exits_1_and_saves_a_replayable_failure() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "saved:seed-3-fidelity-dir-baseline",
+            "--scenario seed-3-empty-dirs-dropped-baseline",
         ));
     packtest()
         .args([

@@ -242,6 +242,17 @@ fn verdicts(
         out.entry(c.property.id().to_owned())
             .or_default()
             .extend(std::iter::once(format!("{}:", c.id())).chain(lines));
+        // A cause folded into this one (the same cases, the same minimal layout) still breaks
+        // its own property.
+        for a in &c.also {
+            out.entry(a.diagnosis.info().breaks.id().to_owned())
+                .or_default()
+                .push(format!(
+                    "{}: folded into {} (the same cases and minimal layout)",
+                    a.diagnosis.id(),
+                    c.id()
+                ));
+        }
     }
     out
 }
