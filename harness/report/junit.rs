@@ -28,9 +28,8 @@ pub fn junit(r: &RunReport, o: TextOptions) -> String {
                 if let Some(cause) = r.causes.iter().find(|x| x.cases.contains(&c.name)) {
                     if let Some(sh) = &cause.shrunk {
                         d.push_str(&format!(
-                            "minimal layout for {} ({}), shrunk from {}:\n",
-                            cause.property.id(),
-                            cause.kind,
+                            "minimal layout for {}, shrunk from {}:\n",
+                            cause.id(),
                             cause.representative
                         ));
                         for line in render_layout(&sh.layout) {
