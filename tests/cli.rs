@@ -665,3 +665,24 @@ fn a_timeout_names_the_limit_and_the_flag() {
         "{text}"
     );
 }
+
+/// A packager that hangs is never silent until its timeout: with stderr not a terminal, a
+/// line says no case has finished for 10 s and names the limit and `--timeout`.
+#[test]
+fn a_hung_packager_gets_a_stall_notice_before_its_timeout() {
+    let t = tempfile::tempdir().unwrap();
+    let o = packtest()
+        .args(["run", "--packager", "sh -c 'sleep 60' {output}", "--case", "0"])
+        .args(["--timeout", "11", "--no-shrink"])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no case has finished for 10 s (0 of 1 done)")
+            && err.contains("killed after 11 s")
+            && err.contains("--timeout SECS"),
+        "{err}"
+    );
+}

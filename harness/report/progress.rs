@@ -71,7 +71,7 @@ impl Progress {
         }
     }
 
-    /// Without a bar (stderr is not a terminal) and unless quiet: prints [`stall_notice`]
+    /// Without a bar (stderr is not a terminal) and unless quiet: prints a stall notice
     /// whenever no case has finished for `every`, until [`Progress::finish`].
     pub fn stall_notices(&self, every: Duration, timeout: Duration) {
         if self.bar.is_some() || self.quiet || every.is_zero() {
