@@ -313,13 +313,16 @@ fn cause(
     };
     let (violations, diagnosis) = of_cause(&shown, &key);
     let (property, kind) = match &key {
-        CauseKey::Diagnosed(d) => (
-            violations
-                .first()
-                .map(|v| v.property.clone())
-                .unwrap_or_else(|| d.info().breaks),
-            "-".to_owned(),
-        ),
+        // The property the diagnosis breaks first, when it is among those it explains.
+        CauseKey::Diagnosed(d) => {
+            let breaks = d.info().breaks;
+            let property = if violations.iter().any(|v| v.property == breaks) {
+                breaks
+            } else {
+                violations.first().map_or(breaks, |v| v.property.clone())
+            };
+            (property, "-".to_owned())
+        }
         CauseKey::Raw(p, kind) => (p.clone(), (*kind).to_owned()),
     };
     let layout = shrunk.as_ref().map(|s| s.layout.clone());

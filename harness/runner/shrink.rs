@@ -50,6 +50,10 @@ struct Shrinker<'a> {
     /// and the kind of entry one of its unexplained violations names (so a missing dir does
     /// not shrink into a dropped symlink).
     want: CauseKey,
+    /// For a diagnosed cause, the properties it explained in the case shrunk from: a
+    /// candidate must still break them all (a leak keeps its leaking bytes, `containment`,
+    /// rather than shrinking to an empty file that only `fidelity` sees).
+    want_props: Vec<Property>,
     /// When the run's shrink time is up, if it has a limit.
     deadline: Option<Instant>,
     best: (Layout, Failure),
@@ -72,7 +76,10 @@ impl Shrinker<'_> {
 
     /// True when `f` (the failure of candidate `l`) still shows the wanted cause.
     fn same_cause(&self, l: &Layout, f: &Failure) -> bool {
-        keys_of(Some(l), f).contains(&self.want)
+        keys_of(Some(l), f).contains(&self.want) && {
+            let now = explained_props(f, &self.want);
+            self.want_props.iter().all(|p| now.contains(p))
+        }
     }
 
     /// Runs a candidate; `Some(failure)` when it still shows the wanted cause.
@@ -151,6 +158,23 @@ impl Shrinker<'_> {
     }
 }
 
+/// The properties of the violations the diagnosis `key` explains in `f` (none for a raw key).
+fn explained_props(f: &Failure, key: &CauseKey) -> Vec<Property> {
+    let CauseKey::Diagnosed(d) = key else {
+        return Vec::new();
+    };
+    let mut props: Vec<Property> = f
+        .diagnoses
+        .iter()
+        .filter(|x| x.diagnosis == *d)
+        .flat_map(|x| x.explains.iter().filter_map(|&i| f.violations.get(i)))
+        .map(|v| v.property.clone())
+        .collect();
+    props.sort();
+    props.dedup();
+    props
+}
+
 /// The causes a failure shows, on `layout` (see [`CauseKey::of_case`]).
 pub(super) fn keys_of(layout: Option<&Layout>, f: &Failure) -> Vec<CauseKey> {
     CauseKey::of_case(&f.violations, &f.diagnoses, |vs, p| kinds(layout, vs, p))
@@ -180,11 +204,13 @@ pub(super) fn shrink(
     cfg: &RunConfig,
     extra: &[ExtraProperty],
 ) -> Shrunk {
+    let want_props = explained_props(&start.1, &want);
     let mut s = Shrinker {
         packager,
         cfg,
         extra,
         want,
+        want_props,
         deadline,
         best: start,
         runs: 0,
