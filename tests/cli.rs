@@ -672,7 +672,13 @@ fn a_timeout_names_the_limit_and_the_flag() {
 fn a_hung_packager_gets_a_stall_notice_before_its_timeout() {
     let t = tempfile::tempdir().unwrap();
     let o = packtest()
-        .args(["run", "--packager", "sh -c 'sleep 60' {output}", "--case", "0"])
+        .args([
+            "run",
+            "--packager",
+            "sh -c 'sleep 60' {output}",
+            "--case",
+            "0",
+        ])
         .args(["--timeout", "11", "--no-shrink"])
         .current_dir(t.path())
         .output()
