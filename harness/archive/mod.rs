@@ -29,6 +29,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::layout::RawPath;
+
 pub use diff::{Diff, DiffItem, DiskEntry, DiskKind, DiskTree};
 pub use error::{ArchiveError, GarbageAfter};
 pub use gzip::GzipHeader;
@@ -258,6 +260,44 @@ impl Manifest {
     /// member, in that order.
     pub fn name_problems(&self) -> Vec<NameProblem> {
         names::name_problems(&self.members)
+    }
+
+    /// The manifest as it would be without the folder `prefix` (an extra top-level folder,
+    /// or the model dir's absolute path): members under it are renamed to their path below
+    /// it, the folder itself becomes the root entry, its parents and anything outside it are
+    /// dropped, and hard-link targets (archive names) are renamed the same way. Symlink
+    /// targets are relative to the link and stay as stored.
+    pub fn without_folder(&self, prefix: &RawPath) -> Manifest {
+        let strip = |p: &RawPath| -> Option<RawPath> {
+            let b = p.as_bytes();
+            let b = b.strip_prefix(b"/").unwrap_or(b);
+            let pre = prefix.as_bytes();
+            if b == pre {
+                return Some(RawPath::from("."));
+            }
+            b.strip_prefix(pre)
+                .and_then(|rest| rest.strip_prefix(b"/"))
+                .map(RawPath::new)
+        };
+        let mut out = self.clone();
+        out.members = self
+            .members
+            .iter()
+            .filter_map(|x| {
+                let path = strip(&x.path)?;
+                let mut y = x.clone();
+                y.raw_name = path.clone();
+                y.path = path;
+                if x.kind == MemberKind::Hardlink {
+                    y.link_target = x.link_target.as_ref().map(|t| {
+                        let n = normalize_name(t.as_bytes());
+                        strip(&n).unwrap_or(n)
+                    });
+                }
+                Some(y)
+            })
+            .collect();
+        out
     }
 }
 

@@ -185,7 +185,7 @@ pub fn check(ev: &Evidence<'_>, opts: ContractOptions) -> Judgement {
     // Under a wrong root, the rest judges the names with that folder removed: one mistake is
     // reported once, and what else is wrong still shows.
     let judged = match &wrong_root {
-        Some(root) => names::strip_folder(&manifest, root.path()),
+        Some(root) => manifest.without_folder(root.path()),
         None => manifest.clone(),
     };
     let extraction = crate::target::extract(&judged, opts.target);

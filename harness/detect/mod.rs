@@ -197,7 +197,7 @@ pub fn check_archive_against(
     // Every member under one extra folder: when removing it leaves no difference, that
     // folder is the whole difference, and the finding says so instead of listing every path.
     if let Some(folder) = extra_folder(manifest) {
-        if mismatches(dirs, &without_folder(manifest, &folder), target)?.is_empty() {
+        if mismatches(dirs, &manifest.without_folder(&folder), target)?.is_empty() {
             out.push(finding(
                 Code::ArchiveMismatch,
                 Where::Archive,
@@ -287,42 +287,6 @@ fn extra_folder(manifest: &Manifest) -> Option<RawPath> {
         .map(|k| comps[..k].join(&b'/'))
         .find(|f| fits(f))
         .map(RawPath::new)
-}
-
-/// `manifest` with `folder/` taken off every name: the folder's own entry becomes the root
-/// entry and its parents' entries are dropped.
-fn without_folder(manifest: &Manifest, folder: &RawPath) -> Manifest {
-    let under = [folder.as_bytes(), b"/"].concat();
-    let strip = |p: &RawPath| -> Option<RawPath> {
-        let b = p.as_bytes();
-        let b = b.strip_prefix(b"/").unwrap_or(b);
-        let b = b.strip_prefix(b"./").unwrap_or(b);
-        if b == folder.as_bytes() {
-            Some(RawPath::from("."))
-        } else {
-            b.strip_prefix(under.as_slice())
-                .map(|r| RawPath::new(r.to_vec()))
-        }
-    };
-    let mut m = manifest.clone();
-    m.members = manifest
-        .members
-        .iter()
-        .filter_map(|x| {
-            let path = strip(&x.path)?;
-            let mut y = x.clone();
-            if y.kind == MemberKind::Hardlink {
-                y.link_target = y
-                    .link_target
-                    .as_ref()
-                    .map(|t| strip(t).unwrap_or_else(|| t.clone()));
-            }
-            y.raw_name = path.clone();
-            y.path = path;
-            Some(y)
-        })
-        .collect();
-    m
 }
 
 /// The `archive-damaged` finding: the archive could not be read to its end, for the reason
