@@ -444,6 +444,11 @@ fn some(paths: &[RawPath]) -> String {
     }
 }
 
+/// True when `p` is a dir with nothing under it in the expected tree.
+fn is_empty_dir(expected: &Expected, p: &RawPath, kind: DiskKind) -> bool {
+    kind == DiskKind::Dir && !expected.tree.keys().any(|q| q != p && q.starts_with(p))
+}
+
 /// True when a component of `p` starts with `.`.
 fn has_dot_name(p: &RawPath) -> bool {
     p.components().any(|c| c.first() == Some(&b'.'))
@@ -801,9 +806,7 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
             _ => None,
         })
         .collect();
-    let is_empty_dir = |p: &RawPath, k: DiskKind| {
-        k == DiskKind::Dir && !f.expected.tree.keys().any(|q| q != p && q.starts_with(p))
-    };
+    let is_empty_dir = |p: &RawPath, k: DiskKind| is_empty_dir(f.expected, p, k);
     let dots: Vec<RawPath> = missing
         .iter()
         .filter(|(p, _)| has_dot_name(p))
@@ -826,9 +829,7 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         (false, true) => (false, true),
         (false, false) => (top_level, !top_level),
     };
-    let mut claimed: BTreeSet<RawPath> = BTreeSet::new();
     if dot_claims && !dots.is_empty() {
-        claimed.extend(dots.iter().cloned());
         let glob = dots.iter().all(|p| {
             p.components()
                 .next()
@@ -852,7 +853,6 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         );
     }
     if empty_claims && !empties.is_empty() {
-        claimed.extend(empties.iter().cloned());
         add(
             Diagnosis::EmptyDirsDropped,
             format!(
@@ -875,7 +875,6 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
         })
         .collect();
     if !exec.is_empty() {
-        claimed.extend(exec.iter().cloned());
         let example = g
             .items
             .iter()
@@ -889,7 +888,6 @@ fn tree(f: &Facts<'_>, out: &[Violation], add: &mut Add<'_>) {
             Vec::new(),
         );
     }
-    let _ = (claimed, out);
 }
 
 /// `--strict`: reproducibility, order, normalization.
@@ -950,12 +948,7 @@ fn fold_aggregates(f: &Facts<'_>, out: &[Violation], found: &mut [Diagnosed]) {
             DiffItem::Missing { path, kind } => {
                 (present.contains(&Diagnosis::DotNamesMissing) && dots.contains(path))
                     || (present.contains(&Diagnosis::EmptyDirsDropped)
-                        && *kind == DiskKind::Dir
-                        && !f
-                            .expected
-                            .tree
-                            .keys()
-                            .any(|q| q != path && q.starts_with(path)))
+                        && is_empty_dir(f.expected, path, *kind))
             }
             DiffItem::ExecBits { .. } => present.contains(&Diagnosis::ExecBitsLost),
             _ => false,
